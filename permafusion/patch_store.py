@@ -1,0 +1,71 @@
+"""The on-disk training set: a Zarr group of patch arrays plus a CSV index.
+
+Layout of ``<name>.zarr`` (N patches, T time steps, P pixels a side):
+
+- ``sar``      float32 (N, T, 2, P, P): VV, VH backscatter in dB; NaN where a month had no valid observation.
+- ``optical``  float32 (N, T, 6, P, P): B02 B03 B04 B08 B11 B12 surface reflectance; NaN where no valid
+  observation.
+- ``label``    uint8   (N, P, P): class codes 1..4, 0 where unlabeled (ignored by losses and metrics).
+
+Values stay physical (dB, reflectance) so that normalisation is decided, and recorded, by training.
+One chunk holds one patch, so a loader reads exactly the patches it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+SAR_BANDS: tuple[str, ...] = ("vv", "vh")
+OPTICAL_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08", "B11", "B12")
+
+
+@dataclass(frozen=True)
+class PatchArrays:
+    sar: np.ndarray
+    optical: np.ndarray
+    label: np.ndarray
+
+
+class PatchStoreWriter:
+    """Writes patches one at a time into a fresh Zarr group of known size."""
+
+    def __init__(self, path: str | Path, *, count: int, time_steps: int, patch_size: int) -> None:
+        self.root = zarr.open_group(str(path), mode="w")
+        p, t = patch_size, time_steps
+        self.root.attrs.update(
+            {"sar_bands": list(SAR_BANDS), "optical_bands": list(OPTICAL_BANDS), "time_steps": t, "patch_size": p}
+        )
+        self.sar = self.root.create_array("sar", shape=(count, t, len(SAR_BANDS), p, p), chunks=(1, t, len(SAR_BANDS), p, p), dtype="float32", fill_value=np.nan)
+        self.optical = self.root.create_array("optical", shape=(count, t, len(OPTICAL_BANDS), p, p), chunks=(1, t, len(OPTICAL_BANDS), p, p), dtype="float32", fill_value=np.nan)
+        self.label = self.root.create_array("label", shape=(count, p, p), chunks=(1, p, p), dtype="uint8", fill_value=0)
+
+    def write(self, index: int, patch: PatchArrays) -> None:
+        self.sar[index] = patch.sar
+        self.optical[index] = patch.optical
+        self.label[index] = patch.label
+
+
+def write_patch_store(path: str | Path, sar: np.ndarray, optical: np.ndarray, label: np.ndarray) -> None:
+    """Write whole arrays at once (tests and small data sets)."""
+    writer = PatchStoreWriter(path, count=sar.shape[0], time_steps=sar.shape[1], patch_size=sar.shape[-1])
+    writer.sar[:] = sar
+    writer.optical[:] = optical
+    writer.label[:] = label
+
+
+def read_patches(path: str | Path, indices: Sequence[int] | None = None) -> PatchArrays:
+    """Read all patches, or the given ones in the given order, into memory."""
+    root = zarr.open_group(str(path), mode="r")
+    sel = slice(None) if indices is None else np.asarray(indices, dtype=int)
+    if isinstance(sel, np.ndarray):
+        return PatchArrays(
+            sar=root["sar"].get_orthogonal_selection((sel,)),
+            optical=root["optical"].get_orthogonal_selection((sel,)),
+            label=root["label"].get_orthogonal_selection((sel,)),
+        )
+    return PatchArrays(sar=root["sar"][:], optical=root["optical"][:], label=root["label"][:])

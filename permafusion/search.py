@@ -1,0 +1,139 @@
+"""Item search: one pystac-client code path for Planetary Computer and for local catalogs.
+
+Item lists are saved unsigned: signing (Planetary Computer SAS tokens) happens right before reading, so no
+secret ever reaches the disk or a log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pystac
+import shapely.geometry
+from pystac_client import Client
+from pystac_client.stac_api_io import StacApiIO
+
+log = logging.getLogger(__name__)
+
+
+class EmptySearchError(RuntimeError):
+    """A search found no usable item; the message says which settings to widen."""
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search of one collection.
+
+    Args:
+        collection: collection id, e.g. "sentinel-2-l2a".
+        bbox: (west, south, east, north) in degrees.
+        datetime: STAC datetime interval "start/end".
+        max_cloud: keep items with `eo:cloud_cover` at most this (percent); None keeps all.
+        orbit_state: keep only "ascending" or "descending" items; None keeps both.
+        server_side_query: send the cloud filter as a STAC `query` too (Planetary Computer supports it;
+            rustac's memory backend does not). Items are always refined client-side as well.
+        page_size: items per page asked of the API.
+        max_items: stop after this many items (a guard against runaway searches).
+    """
+
+    collection: str
+    bbox: tuple[float, float, float, float]
+    datetime: str
+    max_cloud: float | None = None
+    orbit_state: str | None = None
+    server_side_query: bool = False
+    page_size: int = 250
+    max_items: int = 20000
+    extra_query: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _keep(item: pystac.Item, request: SearchRequest, aoi_shape: shapely.geometry.base.BaseGeometry) -> bool:
+    props = item.properties
+    if request.max_cloud is not None:
+        cloud = props.get("eo:cloud_cover")
+        if cloud is None or float(cloud) > request.max_cloud:
+            return False
+    if request.orbit_state is not None and props.get("sat:orbit_state") != request.orbit_state:
+        return False
+    return item.geometry is None or shapely.geometry.shape(item.geometry).intersects(aoi_shape)
+
+
+def search_items(url: str, request: SearchRequest, *, timeout_s: float = 60.0) -> pystac.ItemCollection:
+    """Search a STAC API and refine the result on the client.
+
+    Args:
+        url: the STAC API root.
+        request: what to search for.
+        timeout_s: timeout of every HTTP request.
+
+    Returns:
+        The matching items, sorted by datetime then id, unsigned.
+
+    Raises:
+        EmptySearchError: nothing matched.
+    """
+    stac_io = StacApiIO(timeout=timeout_s)
+    client = Client.open(url, stac_io=stac_io)
+    query: dict[str, Any] = dict(request.extra_query)
+    if request.server_side_query and request.max_cloud is not None:
+        query["eo:cloud_cover"] = {"lte": request.max_cloud}
+    search = client.search(
+        collections=[request.collection],
+        bbox=list(request.bbox),
+        datetime=request.datetime,
+        limit=request.page_size,
+        max_items=request.max_items,
+        query=query or None,
+    )
+    aoi_shape = shapely.geometry.box(*request.bbox)
+    found = 0
+    kept: list[pystac.Item] = []
+    for item in search.items():
+        found += 1
+        if _keep(item, request, aoi_shape):
+            kept.append(item)
+    log.info("%s: %d items found, %d kept after property filters", request.collection, found, len(kept))
+    if not kept:
+        hints = ["widen `bbox` or the period (`start`, `end`)"]
+        if request.max_cloud is not None:
+            hints.append(f"raise `optical.max_cloud` (now {request.max_cloud})")
+        if request.orbit_state is not None:
+            hints.append(f"set `sar.orbit_state` to `both` (now {request.orbit_state})")
+        raise EmptySearchError(
+            f"no {request.collection} item over bbox {list(request.bbox)} in {request.datetime} "
+            f"({found} found before property filters): " + "; or ".join(hints)
+        )
+    kept.sort(key=lambda it: (it.datetime or dt.datetime.min.replace(tzinfo=dt.UTC), it.id))
+    return pystac.ItemCollection(kept, clone_items=False)
+
+
+def _strip_query_strings(items: Iterable[pystac.Item]) -> None:
+    """Drop any SAS token a catalog may have put on hrefs: saved lists must hold no secret."""
+    for item in items:
+        for asset in item.assets.values():
+            if asset.href.startswith("http") and "?" in asset.href and "sig=" in asset.href:
+                asset.href = asset.href.split("?", 1)[0]
+
+
+def save_items(items: pystac.ItemCollection, path: str | Path) -> None:
+    """Write an ItemCollection atomically, unsigned."""
+    _strip_query_strings(items)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(items.to_dict(transform_hrefs=False)))
+    os.replace(tmp, path)
+
+
+def load_items(path: str | Path) -> list[pystac.Item]:
+    """Read a saved item list; a corrupt file raises an error naming it."""
+    try:
+        return list(pystac.ItemCollection.from_file(str(path)))
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"item list {path} is unreadable ({error}); delete it and rerun the search") from error

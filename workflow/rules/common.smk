@@ -1,0 +1,135 @@
+# Settings are read and validated here, once; rules get narrow slices of them through params.
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from permafusion.aoi import AOIError, aoi_from_mapping
+from permafusion.tiles import map_grid, processing_tiles
+
+OVERRIDABLE_SECTIONS = ("search", "sar", "optical", "patches", "train", "predict")
+
+
+def load_aoi_settings(config):
+    aoi_dir = Path(config["aoi_dir"])
+    path = aoi_dir / f"{config['aoi']}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in aoi_dir.glob("*.yaml"))
+        raise WorkflowError(f"AOI '{config['aoi']}' not found: no file {path}. Known AOIs: {', '.join(known)}. "
+                            f"Set --config aoi=<name>, or add {path}.")
+    try:
+        settings = yaml.safe_load(path.read_text())
+        validate(settings, schema="../schemas/aoi.schema.yaml")
+    except Exception as error:
+        raise WorkflowError(f"AOI file {path} is invalid: {error}") from None
+    if settings["name"] != config["aoi"]:
+        raise WorkflowError(f"AOI file {path} has name '{settings['name']}': make it '{config['aoi']}'")
+    return settings, path
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+AOI_SETTINGS, AOI_FILE = load_aoi_settings(config)
+for section in OVERRIDABLE_SECTIONS:
+    config[section] = {**config.get(section, {}), **AOI_SETTINGS.get(section, {})}
+validate(config, schema="../schemas/config.schema.yaml")
+try:
+    AOI = aoi_from_mapping(AOI_SETTINGS, extent=config["extent"], source=str(AOI_FILE))
+except AOIError as error:
+    raise WorkflowError(str(error)) from None
+
+RESULTS = config["results"]
+IS_DEMO = "demo" in AOI_SETTINGS
+MONTHS = AOI.months()
+if len(MONTHS) < config["patches"]["time_steps"]:
+    raise WorkflowError(f"the period {AOI.start}..{AOI.end} in {AOI_FILE} has {len(MONTHS)} months; patches need "
+                        f"{config['patches']['time_steps']} (patches.time_steps): widen `start`/`end`")
+TILES = {tile.name: tile for tile in processing_tiles(AOI.bbox, tile_size_px=config["tile_size_px"],
+                                                      resolution=config["resolution"])}
+LABELS = (AOI_SETTINGS.get("labels") or "").format(results=RESULTS) or None
+if LABELS and not IS_DEMO and not Path(LABELS).is_file():
+    raise WorkflowError(f"label file {LABELS} does not exist: fix `labels` in {AOI_FILE} (a GeoPackage with a "
+                        "class_code column, 1..4) or set it to null to stop after the composites")
+if config["train"]["preset"] not in config["model_presets"]:
+    raise WorkflowError(f"train.preset '{config['train']['preset']}' is not in model_presets "
+                        f"({', '.join(config['model_presets'])})")
+
+
+wildcard_constraints:
+    aoi="[A-Za-z0-9_-]+",
+    tile="[0-9]+_[0-9]+_[0-9]+",
+    sensor="sar|optical",
+
+
+def aoi_path(*parts):
+    return str(Path(RESULTS, AOI.name, *parts))
+
+
+def final_outputs():
+    """The map and its evaluation when the AOI has labels; otherwise the composites of every tile."""
+    if LABELS:
+        return [
+            aoi_path("map", "degradation.tif"),
+            aoi_path("map", "area_by_class.csv"),
+            aoi_path("map", "quicklook.png"),
+            aoi_path("eval", "metrics.json"),
+        ]
+    print(f"AOI {AOI.name} has no labels: the run stops after the composites. Set `labels` in {AOI_FILE} "
+          "to train and map.", file=sys.stderr)
+    return [aoi_path("composites", tile, f"{sensor}.zarr") for tile in TILES for sensor in ("sar", "optical")]
+
+
+def get_catalog_files(wildcards):
+    """Local catalogs are generated files the search serves; remote APIs need no input file."""
+    if AOI.catalog.kind != "local":
+        return []
+    return [aoi_path("source", "stac", kind, f"{c}.json")
+            for kind in ("collections", "items") for c in AOI.catalog.collections.values()]
+
+
+def get_search_params(sensor):
+    collection = AOI.catalog.collections[sensor]
+    params = {
+        "catalog_kind": AOI.catalog.kind,
+        "url": AOI.catalog.url,
+        "collection": collection,
+        "bbox": list(AOI.bbox),
+        "datetime": AOI.datetime_range(),
+        "server_side_query": AOI.catalog.server_side_query,
+        **config["search"],
+    }
+    if sensor == "optical":
+        params["max_cloud"] = config["optical"]["max_cloud"]
+    if sensor == "sar" and config["sar"]["orbit_state"] != "both":
+        params["orbit_state"] = config["sar"]["orbit_state"]
+    return params
+
+
+def get_tile_grid(wildcards):
+    return TILES[wildcards.tile].grid.to_mapping()
+
+
+def get_map_grid():
+    return map_grid(list(TILES.values()), AOI.bbox).to_mapping()
+
+
+def get_labels_file(wildcards):
+    return LABELS
+
+
+def get_tile_inputs(kind):
+    """Per-tile files of every tile, for AOI-wide rules."""
+    patterns = {
+        "sar": ("composites", "{tile}", "sar.zarr"),
+        "optical": ("composites", "{tile}", "optical.zarr"),
+        "labels": ("labels", "{tile}.tif"),
+        "classes": ("predict", "{tile}.tif"),
+    }
+    return [aoi_path(*patterns[kind]).format(tile=tile) for tile in TILES]
+
+
+def get_train_settings():
+    settings = dict(config["train"])
+    preset = config["model_presets"][settings.pop("preset")]
+    return {**settings, **preset}

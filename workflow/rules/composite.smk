@@ -1,0 +1,47 @@
+# Monthly composites per processing tile, all on the tile's UTM 10 m grid.
+
+
+rule composite_sar:
+    input:
+        item_list=f"{RESULTS}/{{aoi}}/items/sar.json",
+    output:
+        directory(f"{RESULTS}/{{aoi}}/composites/{{tile}}/sar.zarr"),
+    params:
+        grid=get_tile_grid,
+        months=MONTHS,
+        settings={k: v for k, v in config["sar"].items() if k != "orbit_state"},
+        signing=AOI.catalog.signing,
+    conda:
+        "../../envs/geo.yaml"
+    log:
+        f"{RESULTS}/{{aoi}}/logs/composite_sar/{{tile}}.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/composite_sar/{{tile}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/composite.py"
+
+
+rule composite_optical:
+    input:
+        item_list=f"{RESULTS}/{{aoi}}/items/optical.json",
+    output:
+        directory(f"{RESULTS}/{{aoi}}/composites/{{tile}}/optical.zarr"),
+    params:
+        grid=get_tile_grid,
+        months=MONTHS,
+        settings={"mask_classes": config["optical"]["mask_classes"]},
+        signing=AOI.catalog.signing,
+    conda:
+        "../../envs/geo.yaml"
+    log:
+        f"{RESULTS}/{{aoi}}/logs/composite_optical/{{tile}}.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/composite_optical/{{tile}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/composite.py"
