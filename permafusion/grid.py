@@ -96,7 +96,7 @@ def utm_epsg(lon: float, lat: float) -> int:
     return (32600 if lat >= 0 else 32700) + zone
 
 
-def snap_bounds(bounds: tuple[float, float, float, float], resolution: float) -> tuple[float, ...]:
+def snap_bounds(bounds: tuple[float, ...], resolution: float) -> tuple[float, float, float, float]:
     """Grow bounds outward to whole multiples of ``resolution``."""
     minx, miny, maxx, maxy = bounds
     return (
@@ -107,10 +107,11 @@ def snap_bounds(bounds: tuple[float, float, float, float], resolution: float) ->
     )
 
 
-def project_bbox(bbox_lonlat: tuple[float, float, float, float], epsg: int) -> tuple[float, ...]:
+def project_bbox(bbox_lonlat: tuple[float, float, float, float], epsg: int) -> tuple[float, float, float, float]:
     """Bounds in ``epsg`` of a lon/lat bbox, densified so curved edges are enclosed."""
     transformer = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
-    return transformer.transform_bounds(*bbox_lonlat, densify_pts=21)
+    minx, miny, maxx, maxy = transformer.transform_bounds(*bbox_lonlat, densify_pts=21)
+    return (minx, miny, maxx, maxy)
 
 
 def grid_for_bbox(bbox_lonlat: tuple[float, float, float, float], resolution: float = 10.0) -> GridSpec:

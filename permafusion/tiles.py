@@ -18,10 +18,10 @@ class Tile:
     grid: GridSpec
 
 
-def _zone_pieces(bbox: tuple[float, float, float, float]) -> list[tuple[int, tuple[float, ...]]]:
+def _zone_pieces(bbox: tuple[float, float, float, float]) -> list[tuple[int, tuple[float, float, float, float]]]:
     """Split a lon/lat bbox at UTM zone boundaries (6° of longitude)."""
     west, south, east, north = bbox
-    pieces = []
+    pieces: list[tuple[int, tuple[float, float, float, float]]] = []
     lat = (south + north) / 2
     edge = west
     while edge < east:

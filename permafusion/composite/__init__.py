@@ -1,0 +1,27 @@
+"""Monthly composites of one processing tile on one grid.
+
+- :func:`build_sar_composite`: Sentinel-1 RTC -> monthly linear-power mean, Lee filter, dB.
+- :func:`build_optical_composite`: Sentinel-2 L2A -> harmonized, SCL-masked monthly median reflectance.
+- :func:`write_composite` / :func:`open_composite`: Zarr stores.
+
+Modules: ``settings`` (validated settings), ``sar`` and ``optical`` (numpy arithmetic), ``mosaic``
+(one acquisition, several items), ``read`` (stackstac onto a grid), ``dataset`` (the output contract),
+``store`` (Zarr I/O), ``build`` (the month loop).
+"""
+
+from permafusion.composite.build import build_optical_composite, build_sar_composite
+from permafusion.composite.dataset import tile_grid
+from permafusion.composite.read import AssetReadError
+from permafusion.composite.settings import OpticalSettings, SarSettings
+from permafusion.composite.store import open_composite, write_composite
+
+__all__ = [
+    "AssetReadError",
+    "OpticalSettings",
+    "SarSettings",
+    "build_optical_composite",
+    "build_sar_composite",
+    "open_composite",
+    "tile_grid",
+    "write_composite",
+]

@@ -1,0 +1,72 @@
+"""The composite Dataset contract shared by SAR and optical composites.
+
+``<variable>`` float32 (time, band, y, x), NaN where a month had no valid observation;
+``valid_count`` uint16 (time, y, x); coords ``time`` (month starts, datetime64[ns]), ``band``, ``y``,
+``x`` (pixel centres of the grid); attrs ``epsg`` (int), ``transform`` (6 floats, GDAL/affine order
+a, b, c, d, e, f), ``resolution``; the CRS written with rioxarray.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+
+from permafusion.composite.read import grid_coords
+from permafusion.grid import GridSpec
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def month_starts(months: Sequence[str]) -> np.ndarray:
+    """datetime64[ns] month starts of "YYYY-MM" strings (validated, duplicates rejected)."""
+    bad = [m for m in months if not isinstance(m, str) or not _MONTH.match(m)]
+    if bad:
+        raise ValueError(f"months must be 'YYYY-MM' strings, got {bad}")
+    if len(set(months)) != len(months):
+        raise ValueError(f"months contain duplicates: {list(months)}")
+    return pd.to_datetime([f"{m}-01" for m in months]).values.astype("datetime64[ns]")
+
+
+def make_dataset(
+    name: str,
+    values: np.ndarray,
+    counts: np.ndarray,
+    *,
+    grid: GridSpec,
+    times: np.ndarray,
+    bands: Sequence[str],
+) -> xr.Dataset:
+    """Wrap (time, band, y, x) values and (time, y, x) counts into the composite contract."""
+    xs, ys = grid_coords(grid)
+    expected = (len(times), len(bands), *grid.shape)
+    if values.shape != expected or counts.shape != (expected[0], *expected[2:]):
+        raise ValueError(f"values {values.shape} / counts {counts.shape} do not match {expected}")
+    ds = xr.Dataset(
+        {
+            name: (("time", "band", "y", "x"), values.astype(np.float32, copy=False)),
+            "valid_count": (("time", "y", "x"), counts.astype(np.uint16, copy=False)),
+        },
+        coords={"time": times, "band": list(bands), "y": ys, "x": xs},
+    )
+    ds["valid_count"].attrs["long_name"] = "number of valid acquisitions in the month"
+    # write_transform stores the GeoTransform on ``spatial_ref`` and drops any ``transform`` attr, so the
+    # contract attrs are set after it.
+    ds = ds.rio.write_crs(f"EPSG:{grid.epsg}").rio.write_transform(grid.transform)
+    ds.attrs.update(
+        {
+            "epsg": int(grid.epsg),
+            "transform": [float(v) for v in tuple(grid.transform)[:6]],
+            "resolution": float(grid.resolution),
+        }
+    )
+    return ds
+
+
+def tile_grid(ds: xr.Dataset) -> GridSpec:
+    """The grid a composite lies on, from its ``epsg`` and ``transform`` attrs and its shape."""
+    return GridSpec.from_transform(int(ds.attrs["epsg"]), ds.attrs["transform"], (ds.sizes["y"], ds.sizes["x"]))

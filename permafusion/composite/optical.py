@@ -1,0 +1,104 @@
+"""Sentinel-2 L2A monthly reflectance arithmetic on plain numpy arrays.
+
+From processing baseline 04.00 (acquisitions from 2022-01-25 on) L2A digital numbers carry
+``BOA_ADD_OFFSET = -1000``: reflectance = (DN - 1000) / 10000, before that DN / 10000. DN 0 is nodata in
+both. Harmonizing before compositing keeps a month from jumping by 0.1 at the baseline change.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import numpy as np
+
+QUANTIFICATION = 10000.0
+BASELINE_OFFSET_DN = 1000.0
+#: First processing baseline whose DNs carry the +1000 offset, and the date it went operational.
+OFFSET_BASELINE = (4, 0)
+OFFSET_START = datetime(2022, 1, 25, tzinfo=UTC)
+
+
+def has_baseline_offset(processing_baseline: str | None, acquired: datetime | None = None) -> bool:
+    """Whether a scene's DNs carry the +1000 offset.
+
+    Uses ``s2:processing_baseline`` ("04.00" and later have it); when an item lacks it, falls back on the
+    acquisition time (from 2022-01-25 on).
+
+    Raises:
+        ValueError: if neither is given, or the baseline is not like "04.00".
+    """
+    if processing_baseline:
+        try:
+            major, minor = (int(p) for p in str(processing_baseline).split("."))
+        except ValueError:
+            raise ValueError(f"s2:processing_baseline {processing_baseline!r} is not like '04.00'") from None
+        return (major, minor) >= OFFSET_BASELINE
+    if acquired is None:
+        raise ValueError("need s2:processing_baseline or the acquisition time to harmonize Sentinel-2 DNs")
+    if acquired.tzinfo is None:
+        acquired = acquired.replace(tzinfo=UTC)
+    return acquired >= OFFSET_START
+
+
+def dn_to_reflectance(dn: np.ndarray, *, offset: bool) -> np.ndarray:
+    """Surface reflectance (float32) from L2A DNs; NaN where DN is 0 (nodata) or not finite.
+
+    With ``offset`` the 1000 DN offset is removed first and values below it clip to 0, as older
+    baselines could not represent negative reflectance either, so the series stays homogeneous.
+    """
+    dn = np.asarray(dn, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(dn) & (dn > 0)
+    value = np.maximum(dn - BASELINE_OFFSET_DN, 0.0) if offset else dn
+    return np.where(valid, value / QUANTIFICATION, np.nan).astype(np.float32)
+
+
+def harmonize(dn: np.ndarray, offsets: Iterable[bool]) -> np.ndarray:
+    """Reflectance of a (n, band, y, x) DN stack, ``offsets[i]`` telling whether scene i has the offset."""
+    offsets = list(offsets)
+    if dn.ndim != 4 or len(offsets) != dn.shape[0]:
+        raise ValueError(f"need a (n, band, y, x) stack and n offsets, got {dn.shape} and {len(offsets)}")
+    out = np.empty(dn.shape, dtype=np.float32)
+    for i, offset in enumerate(offsets):
+        out[i] = dn_to_reflectance(dn[i], offset=offset)
+    return out
+
+
+def scl_valid(scl: np.ndarray, mask_classes: Iterable[int]) -> np.ndarray:
+    """Where the scene classification keeps a pixel: SCL present (finite) and not in ``mask_classes``."""
+    scl = np.asarray(scl)
+    finite = np.isfinite(scl) if np.issubdtype(scl.dtype, np.floating) else np.ones(scl.shape, bool)
+    classes = np.where(finite, scl, -1).astype(np.int16)
+    return finite & ~np.isin(classes, np.fromiter(mask_classes, dtype=np.int16))
+
+
+def valid_observations(reflectance: np.ndarray, scl_ok: np.ndarray) -> np.ndarray:
+    """(n, y, x) observations kept by the SCL mask and finite in every band of (n, band, y, x)."""
+    return scl_ok & np.isfinite(reflectance).all(axis=1)
+
+
+def monthly_median(reflectance: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel median over the valid observations of a month.
+
+    Args:
+        reflectance: (n, band, y, x) float reflectance.
+        valid: (n, y, x) observations to use (see :func:`valid_observations`).
+
+    Returns:
+        ``(median, count)``: float32 (band, y, x), NaN where no observation is valid, and uint16 (y, x)
+        number of valid observations.
+    """
+    if reflectance.ndim != 4 or valid.shape != reflectance.shape[:1] + reflectance.shape[2:]:
+        raise ValueError(
+            f"reflectance {reflectance.shape} and valid {valid.shape} must be (n, band, y, x) and (n, y, x)"
+        )
+    count = valid.sum(axis=0).astype(np.uint16)
+    if reflectance.shape[0] == 0:
+        return np.full(reflectance.shape[1:], np.nan, np.float32), count
+    masked = np.where(valid[:, None, :, :], reflectance, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels give NaN, as wanted
+        median = np.nanmedian(masked, axis=0)
+    return median.astype(np.float32), count

@@ -1,0 +1,199 @@
+"""Read STAC assets onto a :class:`~permafusion.grid.GridSpec` with stackstac, lazily, failing loudly.
+
+- Items are copied, their ``proj:code`` mirrored into ``proj:epsg`` (stackstac 0.5.1 reads only the
+  latter), and only then passed through ``sign``: signed hrefs live in memory for the read and are
+  redacted from error messages, never written anywhere.
+- Read errors raise :class:`AssetReadError` naming item, asset and (unsigned) href: stackstac's
+  ``errors_as_nodata`` stays empty, so a broken file can never pass as a cloudy month.
+- The output coordinates are checked against the grid (pixel centres, exact shape) and replaced by the
+  grid's own values, so every stage shares bit-identical coordinates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import dask
+import numpy as np
+import pystac
+import stackstac
+import xarray as xr
+from rasterio.enums import Resampling as RioResampling
+
+from permafusion.grid import GridSpec
+
+Signer = Callable[[pystac.Item], pystac.Item]
+ResamplingName = Literal["nearest", "bilinear"]
+
+#: stackstac's defaults plus HTTP retries; GDAL_DISABLE_READDIR_ON_OPEN stops per-file directory listings.
+GDAL_ENV = stackstac.DEFAULT_GDAL_ENV.updated(
+    always={
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+        "GDAL_HTTP_MAX_RETRY": "5",
+        "GDAL_HTTP_RETRY_DELAY": "2",
+        "GDAL_HTTP_TIMEOUT": "60",
+    }
+)
+
+# stackstac 0.5.1 checks ``np.can_cast(type(fill_value), dtype)``; under numpy 2 (NEP 50) a Python float
+# is float64 and cannot be "safely" cast to float32, so ``fill_value=np.nan`` with ``dtype="float32"`` is
+# rejected (stackstac issue #260). A float32 scalar is the same NaN and passes the check.
+_FILL = np.float32(np.nan)
+_URL_IN_MESSAGE = re.compile(r"""(?:https?|s3|gs|az|file)://[^\s'"]+""")
+
+
+class AssetReadError(RuntimeError):
+    """An asset could not be opened or read; the message names the item, asset and unsigned href."""
+
+
+@dataclass
+class AssetStack:
+    """A lazy (time, band, y, x) float32 stack and what is needed to compute it safely."""
+
+    data: xr.DataArray
+    items: list[pystac.Item]
+    signed_to_unsigned: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+def prepare_items(items: Sequence[pystac.Item], sign: Signer | None) -> tuple[list[pystac.Item], dict]:
+    """Copies of ``items`` ready for stackstac, and a map signed href -> (item id, asset, unsigned href)."""
+    prepared: list[pystac.Item] = []
+    hrefs: dict[str, tuple[str, str, str]] = {}
+    for item in items:
+        copy = item.clone()
+        code = copy.properties.get("proj:code")
+        if (
+            copy.properties.get("proj:epsg") is None
+            and isinstance(code, str)
+            and code.upper().startswith("EPSG:")
+        ):
+            copy.properties["proj:epsg"] = int(code.split(":", 1)[1])
+        unsigned = {key: asset.get_absolute_href() or asset.href for key, asset in copy.assets.items()}
+        if sign is not None:
+            copy = sign(copy)
+        for key, asset in copy.assets.items():
+            if key in unsigned:
+                hrefs[asset.get_absolute_href() or asset.href] = (item.id, key, unsigned[key])
+        prepared.append(copy)
+    return prepared, hrefs
+
+
+def stack_assets(
+    items: Sequence[pystac.Item],
+    *,
+    grid: GridSpec,
+    assets: Sequence[str],
+    resampling: ResamplingName = "nearest",
+    sign: Signer | None = None,
+    chunksize: int = 512,
+) -> AssetStack:
+    """Lazily stack ``assets`` of ``items`` onto ``grid`` (float32, NaN outside data and at file nodata).
+
+    Args:
+        items: STAC items (not modified; copies are signed).
+        grid: the output grid.
+        assets: asset keys, in output band order; items lacking one read as NaN for it.
+        resampling: warp resampling from the files' grids to ``grid``.
+        sign: applied to item copies right before reading (e.g. ``planetary_computer.sign``).
+        chunksize: spatial chunk size of the dask array.
+
+    Returns:
+        An :class:`AssetStack` whose ``data`` has dims (time, band, y, x), y/x the grid's pixel centres,
+        time sorted ascending.
+
+    Raises:
+        ValueError: if ``items`` is empty or stackstac's output does not line up with ``grid``.
+    """
+    if not items:
+        raise ValueError("stack_assets needs at least one item")
+    prepared, hrefs = prepare_items(items, sign)
+    data = stackstac.stack(
+        prepared,
+        assets=list(assets),
+        epsg=grid.epsg,
+        resolution=grid.resolution,
+        bounds=grid.bounds,
+        snap_bounds=False,
+        dtype=np.dtype("float32"),
+        fill_value=_FILL,
+        rescale=False,
+        resampling=getattr(RioResampling, resampling),
+        chunksize=chunksize,
+        xy_coords="center",
+        sortby_date=False,
+        properties=False,
+        band_coords=False,
+        gdal_env=GDAL_ENV,
+        errors_as_nodata=(),
+    )
+    data = _on_grid(data, grid)
+    return AssetStack(data=data, items=prepared, signed_to_unsigned=hrefs)
+
+
+def _on_grid(data: xr.DataArray, grid: GridSpec) -> xr.DataArray:
+    height, width = grid.shape
+    if data.shape[-2:] != (height, width):
+        raise ValueError(f"stackstac returned (y, x) {data.shape[-2:]}, the grid is {grid.shape}")
+    xs, ys = grid_coords(grid)
+    tol = 1e-6 * grid.resolution
+    if not (
+        np.allclose(data.x.values, xs, rtol=0, atol=tol) and np.allclose(data.y.values, ys, rtol=0, atol=tol)
+    ):
+        raise ValueError(
+            f"stackstac's x/y coordinates are off the grid {grid}: first centre "
+            f"({data.x.values[0]}, {data.y.values[0]}), expected ({xs[0]}, {ys[0]})"
+        )
+    return data.assign_coords(x=xs, y=ys)
+
+
+def grid_coords(grid: GridSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) pixel-centre coordinates of ``grid``; y descending."""
+    height, width = grid.shape
+    minx, _, _, maxy = grid.bounds
+    xs = minx + (np.arange(width) + 0.5) * grid.resolution
+    ys = maxy - (np.arange(height) + 0.5) * grid.resolution
+    return xs, ys
+
+
+@contextmanager
+def _redacted_errors(signed_to_unsigned: Mapping[str, tuple[str, str, str]]) -> Iterator[None]:
+    """Turn stackstac's open/read errors into :class:`AssetReadError` with unsigned hrefs only."""
+    try:
+        yield
+    except Exception as exc:
+        text = str(exc)
+        matches = [k for k in signed_to_unsigned if k in text]
+        if not matches and not text.startswith(("Error opening", "Error reading")):
+            raise  # not a read error (a bug elsewhere): keep its type and traceback
+        culprit = signed_to_unsigned[max(matches, key=len)] if matches else None
+        for signed in sorted(signed_to_unsigned, key=len, reverse=True):
+            text = text.replace(signed, signed_to_unsigned[signed][2])
+        text = _URL_IN_MESSAGE.sub(lambda m: m.group(0).split("?", 1)[0], text)  # drop any query (SAS token)
+        where = f"asset {culprit[1]!r} of item {culprit[0]!r} ({culprit[2]})" if culprit else "an asset"
+        raise AssetReadError(
+            f"could not read {where}: {text}. Check that the file exists and is a valid GeoTIFF; "
+            "for remote data, that the signing step and network work."
+        ) from None
+
+
+def compute(arrays: Any, *, signed_to_unsigned: Mapping[str, tuple[str, str, str]], threads: int = 1) -> Any:
+    """Compute dask ``arrays`` (one or a tuple) with ``threads`` threads.
+
+    Raises:
+        AssetReadError: for any asset stackstac could not open or read (hrefs redacted).
+    """
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    scheduler = (
+        {"scheduler": "synchronous"} if threads == 1 else {"scheduler": "threads", "num_workers": threads}
+    )
+    with _redacted_errors(signed_to_unsigned):
+        return (
+            dask.compute(*arrays, **scheduler)
+            if isinstance(arrays, tuple)
+            else dask.compute(arrays, **scheduler)[0]
+        )

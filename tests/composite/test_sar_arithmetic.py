@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+from scipy.ndimage import uniform_filter
+
+from permafusion.composite import sar
+
+
+def test_mean_is_taken_in_linear_power_then_db():
+    power = np.array([0.01, 0.1, 1.0], dtype=np.float32).reshape(3, 1, 1, 1)
+    valid = sar.valid_observations(power)
+    mean, count = sar.monthly_mean(power, valid)
+    assert count[0, 0] == 3
+    np.testing.assert_allclose(mean[0, 0, 0], 0.37, rtol=1e-6)
+    db = sar.to_db(mean)
+    np.testing.assert_allclose(db[0, 0, 0], 10 * np.log10(0.37), rtol=1e-6)
+    assert db[0, 0, 0] != pytest.approx(-10.0)  # the mean of dB (-20, -10, 0) would be -10
+
+
+def test_nodata_zero_and_nan_are_excluded_per_pixel():
+    # 3 acquisitions, bands vv/vh, 1 x 4 pixels
+    vv = np.array([[1.0, -32768.0, 0.0, np.nan], [3.0, 2.0, 0.5, np.nan], [2.0, 4.0, 0.0, np.nan]])
+    vh = vv / 10
+    vh[2, 0] = 0.0  # vh invalid -> the whole third acquisition is unusable at pixel 0
+    power = np.stack([vv, vh], axis=1)[:, :, None, :].astype(np.float32)
+    mean, count = sar.monthly_mean(power, sar.valid_observations(power))
+    np.testing.assert_array_equal(count[0], [2, 2, 1, 0])
+    np.testing.assert_allclose(mean[0, 0], [2.0, 3.0, 0.5, np.nan], rtol=1e-6)
+    np.testing.assert_allclose(mean[1, 0], [0.2, 0.3, 0.05, np.nan], rtol=1e-6)
+    assert mean.dtype == np.float32 and count.dtype == np.uint16
+
+
+def test_empty_month_gives_nan_and_zero_count():
+    power = np.zeros((0, 2, 3, 3), np.float32)
+    mean, count = sar.monthly_mean(power, sar.valid_observations(power))
+    assert np.isnan(mean).all() and (count == 0).all()
+
+
+def test_lee_filter_keeps_a_constant_image():
+    image = np.full((20, 20), 0.05)
+    out = sar.lee_filter(image, window=5, cu2=1 / 4.4)
+    np.testing.assert_allclose(out, 0.05, rtol=1e-6)
+
+
+def test_lee_filter_smooths_flat_speckle_and_ignores_nan():
+    rng = np.random.default_rng(0)
+    enl = 4.4
+    image = 0.1 * rng.gamma(enl, 1 / enl, size=(64, 64))
+    image[10, 10] = np.nan
+    out = sar.lee_filter(image, window=5, cu2=1 / enl)
+    assert np.isnan(out[10, 10]) and np.isfinite(np.delete(out.ravel(), 10 * 64 + 10)).all()
+    assert np.nanvar(out) < 0.2 * np.nanvar(image)
+    np.testing.assert_allclose(np.nanmean(out), np.nanmean(image), rtol=0.02)
+
+
+def test_lee_filter_keeps_a_strong_edge_much_sharper_than_a_box_mean():
+    image = np.full((20, 20), 0.01)
+    image[:, 10:] = 1.0
+    out = sar.lee_filter(image, window=5, cu2=1 / 4.4)
+    box = uniform_filter(image, size=5, mode="reflect")
+    # a 5x5 box mean leaves a step of ~0.2 of the 0.99 step between columns 9 and 10; Lee keeps ~0.68
+    # (the classic MMSE weight is k = (1 - cu2 / ci2) / (1 + cu2), at most 1 / (1 + cu2))
+    assert (box[:, 10] - box[:, 9] < 0.25).all()
+    assert (out[:, 10] - out[:, 9] > 0.6).all()
+    np.testing.assert_allclose(out[:, :7], 0.01, rtol=1e-6)
+    np.testing.assert_allclose(out[:, 13:], 1.0, rtol=1e-6)
+
+
+def test_speckle_filter_month_handles_unobserved_pixels():
+    mean = np.full((2, 8, 8), 0.2, np.float32)
+    count = np.full((8, 8), 3, np.uint16)
+    mean[:, 0, 0] = np.nan
+    count[0, 0] = 0
+    out = sar.speckle_filter_month(mean, count, window=3, enl=4.4)
+    assert np.isnan(out[:, 0, 0]).all()
+    np.testing.assert_allclose(out[:, 1:, 1:], 0.2, rtol=1e-6)
+
+
+def test_to_db_of_non_positive_is_nan():
+    assert np.isnan(sar.to_db(np.array([0.0, -1.0, -32768.0]))).all()
