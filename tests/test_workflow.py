@@ -1,0 +1,137 @@
+"""The Snakemake workflow: dry runs of every shipped AOI, bad input, and the tiny demo end to end."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_AOIS = sorted(p.stem for p in (REPO / "config" / "aois").glob("*.yaml"))
+
+
+def snakemake(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    return result
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table."""
+    table = output.split("Job stats:")[1].split("\n\n")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+def test_shipped_aois_include_the_paper_study_areas():
+    assert {"demo", "tibet", "west_siberia"} <= set(SHIPPED_AOIS)
+
+
+@pytest.mark.parametrize("aoi", SHIPPED_AOIS)
+def test_dry_run_of_every_shipped_aoi(aoi, tmp_path):
+    result = snakemake("-n", "--config", f"aoi={aoi}", f"results={tmp_path}")
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert jobs["composite_sar"] >= 1 and jobs["composite_optical"] >= 1
+    if aoi.startswith("demo"):
+        assert jobs["train"] == 1 and jobs["build_map"] == 1
+
+
+def test_dry_run_of_the_full_tibet_extent(tmp_path):
+    result = snakemake("-n", "--config", "aoi=tibet", "extent=full", f"results={tmp_path}")
+    assert planned_jobs(result.stdout + result.stderr)["composite_sar"] > 400
+
+
+def test_real_aois_search_planetary_computer():
+    import yaml
+
+    for aoi in ("tibet", "west_siberia"):
+        settings = yaml.safe_load((REPO / "config" / "aois" / f"{aoi}.yaml").read_text())
+        assert settings["catalog"]["url"] == "https://planetarycomputer.microsoft.com/api/stac/v1"
+        assert settings["catalog"]["signing"] == "planetary_computer"
+        assert settings["catalog"]["collections"]["sar"] == "sentinel-1-rtc"
+        assert settings["catalog"]["collections"]["optical"] == "sentinel-2-l2a"
+
+
+def _bad_aoi(tmp_path: Path, **change) -> Path:
+    import yaml
+
+    settings = yaml.safe_load((REPO / "config" / "aois" / "tibet.yaml").read_text())
+    settings.update(name="bad", **change)
+    aoi_dir = tmp_path / "aois"
+    aoi_dir.mkdir(exist_ok=True)
+    (aoi_dir / "bad.yaml").write_text(yaml.safe_dump(settings))
+    return aoi_dir
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"bbox": [92.7, 34.7, 93.1, 95.0]}, "latitudes"),
+        ({"start": "2023-06-01", "end": "2023-01-01"}, "is not after `start`"),
+        ({"labels": "no/such/labels.gpkg"}, "label file no/such/labels.gpkg does not exist"),
+        ({"start": "2023-06-01", "end": "2023-09-30"}, "patches.time_steps"),
+    ],
+)
+def test_malformed_aoi_stops_with_a_message_naming_the_setting(tmp_path, change, message):
+    aoi_dir = _bad_aoi(tmp_path, **change)
+    result = snakemake("-n", "--config", "aoi=bad", f"aoi_dir={aoi_dir}", f"results={tmp_path}", check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+
+
+def test_unknown_aoi_lists_the_known_ones(tmp_path):
+    result = snakemake("-n", "--config", "aoi=atlantis", f"results={tmp_path}", check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "AOI 'atlantis' not found" in output and "tibet" in output
+
+
+@pytest.mark.workflow
+def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
+    results = tmp_path / "results"
+    config = ["--config", "aoi=demo_tiny", f"results={results}"]
+    snakemake(*config)
+    out = results / "demo_tiny"
+
+    with rasterio.open(out / "map" / "degradation.tif") as dataset:
+        assert dataset.dtypes[0] == "uint8" and dataset.nodata == 0
+        assert dataset.crs.to_epsg() == 32646 and dataset.res == (10.0, 10.0)
+        assert dataset.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert dataset.colormap(1)[1][:3] != (0, 0, 0)
+        assert dataset.tags(1)["CLASS_3"] == "thermokarst / retrogressive thaw slump"
+        classes = dataset.read(1)
+        map_bounds = dataset.bounds
+    with rasterio.open(out / "source" / "truth.tif") as truth:
+        # the map covers the whole AOI grid, not just the patches
+        assert classes.shape == truth.shape and map_bounds == truth.bounds
+    assert set(np.unique(classes)) <= {0, 1, 2, 3, 4}
+    assert (classes > 0).mean() > 0.95
+
+    areas = pd.read_csv(out / "map" / "area_by_class.csv")
+    assert list(areas.columns) == ["class_code", "class_name", "pixels", "area_km2"]
+    assert areas["pixels"].sum() == classes.size
+    assert (out / "map" / "quicklook.png").stat().st_size > 20_000
+
+    metrics = json.loads((out / "eval" / "metrics.json").read_text())
+    for method in ("model", "majority_baseline"):
+        assert 0 <= metrics[method]["overall_accuracy"] <= 1
+        assert 0 <= metrics[method]["mean_f1"] <= 1
+        assert len(metrics[method]["per_class_f1"]) == 4
+        assert np.array(metrics[method]["confusion_matrix"]).shape == (4, 4)
+    table = pd.read_csv(out / "patches" / "table1.csv")
+    assert {"train", "val", "test", "total"} <= set(table.columns)
+    assert "sig=" not in (out / "items" / "optical.json").read_text()
+
+    rerun = snakemake("-n", *config)
+    assert "Nothing to be done" in rerun.stdout + rerun.stderr
+
+    forced = planned_jobs(snakemake("-n", "--forcerun", "composite_optical", *config).stdout)
+    assert {"composite_optical", "build_patches", "train", "evaluate", "predict_tile", "build_map",
+            "plot_quicklook"} <= set(forced)
+    assert not {"generate_demo_data", "search_sar", "search_optical", "composite_sar", "rasterize_labels"} & set(forced)
