@@ -60,7 +60,7 @@ class AOI:
             raise AOIError(
                 f"bbox {list(self.bbox)} {where} is empty or inverted: write it as [west, south, east, north]"
             )
-        if not (-80 <= south and north <= 84):
+        if not (south >= -80 and north <= 84):
             raise AOIError(f"bbox {list(self.bbox)} {where} leaves the UTM range (80°S..84°N): fix `bbox`")
         if self.end <= self.start:
             raise AOIError(f"`end` {self.end} is not after `start` {self.start} {where}: fix the period")
@@ -92,7 +92,9 @@ def _as_date(value: Any, key: str, source: str) -> dt.date:
         raise AOIError(f"`{key}` = {value!r} in {source} is not a date: write it as YYYY-MM-DD") from None
 
 
-def aoi_from_mapping(settings: Mapping[str, Any], *, extent: str = "default", source: str = "<config>") -> AOI:
+def aoi_from_mapping(
+    settings: Mapping[str, Any], *, extent: str = "default", source: str = "<config>"
+) -> AOI:
     """Build an AOI from its (schema-validated) settings.
 
     Args:

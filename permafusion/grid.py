@@ -107,7 +107,9 @@ def snap_bounds(bounds: tuple[float, ...], resolution: float) -> tuple[float, fl
     )
 
 
-def project_bbox(bbox_lonlat: tuple[float, float, float, float], epsg: int) -> tuple[float, float, float, float]:
+def project_bbox(
+    bbox_lonlat: tuple[float, float, float, float], epsg: int
+) -> tuple[float, float, float, float]:
     """Bounds in ``epsg`` of a lon/lat bbox, densified so curved edges are enclosed."""
     transformer = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
     minx, miny, maxx, maxy = transformer.transform_bounds(*bbox_lonlat, densify_pts=21)

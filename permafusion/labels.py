@@ -32,7 +32,9 @@ def read_labels(path: str | Path, *, class_column: str = "class_code") -> gpd.Ge
     try:
         frame = gpd.read_file(path)
     except Exception as error:  # pyogrio raises several types; all mean the same to the user
-        raise LabelError(f"label file {path} is unreadable ({error}): replace it with a valid GeoPackage") from error
+        raise LabelError(
+            f"label file {path} is unreadable ({error}): replace it with a valid GeoPackage"
+        ) from error
     if frame.crs is None:
         raise LabelError(f"label file {path} has no CRS: assign one (e.g. EPSG:4326) and save it again")
     if class_column not in frame.columns:
@@ -44,12 +46,15 @@ def read_labels(path: str | Path, *, class_column: str = "class_code") -> gpd.Ge
     unknown = codes - set(CLASS_CODES)
     if unknown:
         raise LabelError(
-            f"label file {path} has class codes {sorted(unknown)} in `{class_column}`; allowed: {list(CLASS_CODES)}"
+            f"label file {path} has class codes {sorted(unknown)} in `{class_column}`; "
+            f"allowed: {list(CLASS_CODES)}"
         )
     return frame
 
 
-def rasterize_labels(frame: gpd.GeoDataFrame, grid: GridSpec, *, class_column: str = "class_code") -> np.ndarray:
+def rasterize_labels(
+    frame: gpd.GeoDataFrame, grid: GridSpec, *, class_column: str = "class_code"
+) -> np.ndarray:
     """Burn labels onto a grid: uint8 codes 1..4, 0 where unlabeled or ambiguous."""
     projected = frame.to_crs(grid.crs)
     claims = np.zeros(grid.shape, dtype=np.uint8)  # how many classes claim each pixel
@@ -58,7 +63,9 @@ def rasterize_labels(frame: gpd.GeoDataFrame, grid: GridSpec, *, class_column: s
         shapes = list(projected.geometry[projected[class_column].astype(int) == code])
         if not shapes:
             continue
-        mask = rasterio.features.geometry_mask(shapes, out_shape=grid.shape, transform=grid.transform, invert=True)
+        mask = rasterio.features.geometry_mask(
+            shapes, out_shape=grid.shape, transform=grid.transform, invert=True
+        )
         claims += mask
         raster[mask] = code
     raster[claims > 1] = NODATA

@@ -14,7 +14,10 @@ def setup_step_logging(log_file: str | Path | None) -> logging.Logger:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, mode="w"))
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
     )
     for noisy in ("rasterio", "urllib3", "fiona", "pyogrio", "matplotlib", "numcodecs"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -28,8 +28,14 @@ def write_class_cog(classes: np.ndarray, grid: GridSpec, path: str | Path) -> No
         raise ValueError(f"class map {classes.shape} {classes.dtype} does not fit grid {grid.shape} uint8")
     path = Path(path)
     profile = {
-        "driver": "GTiff", "dtype": "uint8", "count": 1, "height": grid.shape[0], "width": grid.shape[1],
-        "crs": grid.crs, "transform": grid.transform, "nodata": NODATA,
+        "driver": "GTiff",
+        "dtype": "uint8",
+        "count": 1,
+        "height": grid.shape[0],
+        "width": grid.shape[1],
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": NODATA,
     }
     tags = {f"CLASS_{code}": name for code, name in CLASS_NAMES.items()}
     tags["CLASS_0"] = "no data"
@@ -42,14 +48,18 @@ def write_class_cog(classes: np.ndarray, grid: GridSpec, path: str | Path) -> No
             dataset.update_tags(AREA_OR_POINT="Area")
         tmp = path.with_name(path.name + ".tmp.tif")
         with memory.open() as dataset:
-            rasterio.shutil.copy(dataset, tmp, driver="COG", compress="DEFLATE", overview_resampling="NEAREST")
+            rasterio.shutil.copy(
+                dataset, tmp, driver="COG", compress="DEFLATE", overview_resampling="NEAREST"
+            )
     os.replace(tmp, path)
 
 
 def read_class_map(path: str | Path) -> tuple[np.ndarray, GridSpec]:
     with rasterio.open(path) as dataset:
         bounds = dataset.bounds
-        grid = GridSpec(dataset.crs.to_epsg(), (bounds.left, bounds.bottom, bounds.right, bounds.top), dataset.res[0])
+        grid = GridSpec(
+            dataset.crs.to_epsg(), (bounds.left, bounds.bottom, bounds.right, bounds.top), dataset.res[0]
+        )
         return dataset.read(1), grid
 
 
@@ -59,8 +69,13 @@ def mosaic_class_maps(paths: Sequence[str | Path], grid: GridSpec) -> np.ndarray
     for path in paths:
         with rasterio.open(path) as dataset:
             reproject(
-                source=rasterio.band(dataset, 1), destination=mosaic, dst_transform=grid.transform,
-                dst_crs=grid.crs, dst_nodata=NODATA, src_nodata=NODATA, resampling=Resampling.nearest,
+                source=rasterio.band(dataset, 1),
+                destination=mosaic,
+                dst_transform=grid.transform,
+                dst_crs=grid.crs,
+                dst_nodata=NODATA,
+                src_nodata=NODATA,
+                resampling=Resampling.nearest,
                 init_dest_nodata=False,
             )
     return mosaic
@@ -123,8 +138,10 @@ def preview_grid(grid: GridSpec, *, max_side: int = 1600) -> GridSpec:
     resolution = grid.resolution * factor
     minx, miny, maxx, maxy = grid.bounds
     snapped = (
-        np.floor(minx / resolution) * resolution, np.floor(miny / resolution) * resolution,
-        np.ceil(maxx / resolution) * resolution, np.ceil(maxy / resolution) * resolution,
+        np.floor(minx / resolution) * resolution,
+        np.floor(miny / resolution) * resolution,
+        np.ceil(maxx / resolution) * resolution,
+        np.ceil(maxy / resolution) * resolution,
     )
     return GridSpec(grid.epsg, tuple(float(v) for v in snapped), resolution)  # type: ignore[arg-type]
 
@@ -136,7 +153,14 @@ def resample_to_grid(
     shape = (*source.shape[:-2], *grid.shape)
     destination = np.full(shape, nodata, dtype=source.dtype)
     reproject(
-        source=source, destination=destination, src_transform=source_grid.transform, src_crs=source_grid.crs,
-        src_nodata=nodata, dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=nodata, resampling=resampling,
+        source=source,
+        destination=destination,
+        src_transform=source_grid.transform,
+        src_crs=source_grid.crs,
+        src_nodata=nodata,
+        dst_transform=grid.transform,
+        dst_crs=grid.crs,
+        dst_nodata=nodata,
+        resampling=resampling,
     )
     return destination

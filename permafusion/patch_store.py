@@ -38,11 +38,30 @@ class PatchStoreWriter:
         self.root = zarr.open_group(str(path), mode="w")
         p, t = patch_size, time_steps
         self.root.attrs.update(
-            {"sar_bands": list(SAR_BANDS), "optical_bands": list(OPTICAL_BANDS), "time_steps": t, "patch_size": p}
+            {
+                "sar_bands": list(SAR_BANDS),
+                "optical_bands": list(OPTICAL_BANDS),
+                "time_steps": t,
+                "patch_size": p,
+            }
         )
-        self.sar = self.root.create_array("sar", shape=(count, t, len(SAR_BANDS), p, p), chunks=(1, t, len(SAR_BANDS), p, p), dtype="float32", fill_value=np.nan)
-        self.optical = self.root.create_array("optical", shape=(count, t, len(OPTICAL_BANDS), p, p), chunks=(1, t, len(OPTICAL_BANDS), p, p), dtype="float32", fill_value=np.nan)
-        self.label = self.root.create_array("label", shape=(count, p, p), chunks=(1, p, p), dtype="uint8", fill_value=0)
+        self.sar = self.root.create_array(
+            "sar",
+            shape=(count, t, len(SAR_BANDS), p, p),
+            chunks=(1, t, len(SAR_BANDS), p, p),
+            dtype="float32",
+            fill_value=np.nan,
+        )
+        self.optical = self.root.create_array(
+            "optical",
+            shape=(count, t, len(OPTICAL_BANDS), p, p),
+            chunks=(1, t, len(OPTICAL_BANDS), p, p),
+            dtype="float32",
+            fill_value=np.nan,
+        )
+        self.label = self.root.create_array(
+            "label", shape=(count, p, p), chunks=(1, p, p), dtype="uint8", fill_value=0
+        )
 
     def write(self, index: int, patch: PatchArrays) -> None:
         self.sar[index] = patch.sar

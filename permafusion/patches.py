@@ -51,7 +51,9 @@ class PatchSettings:
         if not 0 < self.stride <= self.size:
             raise ValueError(f"patches.stride={self.stride} must be in 1..size")
         if set(self.fractions) != set(SPLITS) or abs(sum(self.fractions.values()) - 1) > 1e-6:
-            raise ValueError(f"patches.fractions {dict(self.fractions)} must give train, val, test summing to 1")
+            raise ValueError(
+                f"patches.fractions {dict(self.fractions)} must give train, val, test summing to 1"
+            )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> PatchSettings:
@@ -126,7 +128,8 @@ def index_patches(tiles: Sequence[TileSource], settings: PatchSettings) -> pd.Da
     index = pd.DataFrame(rows)
     if index.empty:
         raise ValueError(
-            f"no {settings.size}x{settings.size} patch has {settings.min_labeled_fraction:.0%} labeled pixels: "
+            f"no {settings.size}x{settings.size} patch has {settings.min_labeled_fraction:.0%} labeled "
+            "pixels: "
             "check that the label polygons overlap the AOI, or lower `patches.min_labeled_fraction`"
         )
     index["split"] = index["block"].map(assign_splits(index["block"], settings.fractions, seed=settings.seed))
@@ -156,7 +159,9 @@ def write_patches(
 ) -> None:
     """Cut every indexed patch out of its tile and write it to the Zarr store."""
     by_name = {tile.name: tile for tile in tiles}
-    writer = PatchStoreWriter(store, count=len(index), time_steps=settings.time_steps, patch_size=settings.size)
+    writer = PatchStoreWriter(
+        store, count=len(index), time_steps=settings.time_steps, patch_size=settings.size
+    )
     size = settings.size
     for position, row in enumerate(index.itertuples()):
         tile = by_name[row.tile]

@@ -136,4 +136,6 @@ def load_items(path: str | Path) -> list[pystac.Item]:
     try:
         return list(pystac.ItemCollection.from_file(str(path)))
     except (OSError, ValueError, KeyError) as error:
-        raise ValueError(f"item list {path} is unreadable ({error}); delete it and rerun the search") from error
+        raise ValueError(
+            f"item list {path} is unreadable ({error}); delete it and rerun the search"
+        ) from error

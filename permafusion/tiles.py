@@ -18,7 +18,9 @@ class Tile:
     grid: GridSpec
 
 
-def _zone_pieces(bbox: tuple[float, float, float, float]) -> list[tuple[int, tuple[float, float, float, float]]]:
+def _zone_pieces(
+    bbox: tuple[float, float, float, float],
+) -> list[tuple[int, tuple[float, float, float, float]]]:
     """Split a lon/lat bbox at UTM zone boundaries (6° of longitude)."""
     west, south, east, north = bbox
     pieces: list[tuple[int, tuple[float, float, float, float]]] = []
@@ -51,8 +53,12 @@ def processing_tiles(
         minx, miny, maxx, maxy = snap_bounds(project_bbox(piece, epsg), resolution)
         for col in range(math.floor(minx / step), math.ceil(maxx / step)):
             for row in range(math.floor(miny / step), math.ceil(maxy / step)):
-                bounds = (max(minx, col * step), max(miny, row * step),
-                          min(maxx, (col + 1) * step), min(maxy, (row + 1) * step))
+                bounds = (
+                    max(minx, col * step),
+                    max(miny, row * step),
+                    min(maxx, (col + 1) * step),
+                    min(maxy, (row + 1) * step),
+                )
                 if bounds[2] - bounds[0] < resolution or bounds[3] - bounds[1] < resolution:
                     continue
                 tiles.append(Tile(f"{epsg}_{col:04d}_{row:04d}", GridSpec(epsg, bounds, resolution)))
@@ -69,8 +75,12 @@ def map_grid(tiles: list[Tile], bbox: tuple[float, float, float, float]) -> Grid
     resolution = tiles[0].grid.resolution
     same_zone = [t.grid.bounds for t in tiles if t.grid.epsg == epsg]
     if len(same_zone) == len(tiles):
-        bounds = (min(b[0] for b in same_zone), min(b[1] for b in same_zone),
-                  max(b[2] for b in same_zone), max(b[3] for b in same_zone))
+        bounds = (
+            min(b[0] for b in same_zone),
+            min(b[1] for b in same_zone),
+            max(b[2] for b in same_zone),
+            max(b[3] for b in same_zone),
+        )
     else:
         bounds = project_bbox(bbox, epsg)
     return GridSpec(epsg, snap_bounds(bounds, resolution), resolution)

@@ -9,7 +9,11 @@ BASE = {
     "bbox": [92.8, 34.7, 93.0, 34.9],
     "start": "2023-01-01",
     "end": "2023-12-31",
-    "catalog": {"kind": "stac_api", "url": "https://example.org/stac", "collections": {"sar": "a", "optical": "b"}},
+    "catalog": {
+        "kind": "stac_api",
+        "url": "https://example.org/stac",
+        "collections": {"sar": "a", "optical": "b"},
+    },
 }
 
 
@@ -18,7 +22,11 @@ def test_months_and_datetime_range():
     assert aoi.months()[0] == "2023-01" and aoi.months()[-1] == "2023-12" and len(aoi.months()) == 12
     assert aoi.datetime_range() == "2023-01-01T00:00:00Z/2023-12-31T23:59:59Z"
     assert aoi_from_mapping({**BASE, "start": dt.date(2022, 11, 5), "end": "2023-02-01"}).months() == [
-        "2022-11", "2022-12", "2023-01", "2023-02"]
+        "2022-11",
+        "2022-12",
+        "2023-01",
+        "2023-02",
+    ]
 
 
 @pytest.mark.parametrize(

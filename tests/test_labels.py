@@ -16,9 +16,15 @@ def _write(tmp_path, codes, geoms, crs="EPSG:32646", column="class_code"):
 
 
 def test_polygons_burn_their_codes_and_overlaps_stay_unlabeled(tmp_path):
-    path = _write(tmp_path, [1, 3, 2], [box(488000, 3850640, 488640, 3851280),  # top-left quarter
-                                        box(488640, 3850000, 489280, 3850640),  # bottom-right quarter
-                                        box(488320, 3850640, 488960, 3850960)])  # overlaps class 1
+    path = _write(
+        tmp_path,
+        [1, 3, 2],
+        [
+            box(488000, 3850640, 488640, 3851280),  # top-left quarter
+            box(488640, 3850000, 489280, 3850640),  # bottom-right quarter
+            box(488320, 3850640, 488960, 3850960),
+        ],
+    )  # overlaps class 1
     raster = rasterize_labels(read_labels(path), GRID)
     assert raster.dtype == np.uint8 and raster.shape == (128, 128)
     assert raster[0, 0] == 1 and raster[127, 127] == 3 and raster[127, 0] == 0

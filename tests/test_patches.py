@@ -51,8 +51,12 @@ def test_index_drops_unlabeled_patches_and_no_block_spans_two_splits(tmp_path):
     write_patches([tile], index, tmp_path / "p.zarr", settings)
     arrays = read_patches(tmp_path / "p.zarr")
     row = index.iloc[-1]
-    np.testing.assert_array_equal(arrays.sar[-1], tile.sar[:, :, row.row_off : row.row_off + 128, row.col_off : row.col_off + 128])
-    np.testing.assert_array_equal(arrays.label[-1], label[row.row_off : row.row_off + 128, row.col_off : row.col_off + 128])
+    np.testing.assert_array_equal(
+        arrays.sar[-1], tile.sar[:, :, row.row_off : row.row_off + 128, row.col_off : row.col_off + 128]
+    )
+    np.testing.assert_array_equal(
+        arrays.label[-1], label[row.row_off : row.row_off + 128, row.col_off : row.col_off + 128]
+    )
 
 
 def test_index_without_labeled_patch_says_what_to_change():
@@ -61,7 +65,9 @@ def test_index_without_labeled_patch_says_what_to_change():
 
 
 def test_dataset_table_counts_patches_per_class_and_split():
-    index = pd.DataFrame({"dominant_class": [1, 1, 2, 4, 1], "split": ["train", "test", "train", "val", "train"]})
+    index = pd.DataFrame(
+        {"dominant_class": [1, 1, 2, 4, 1], "split": ["train", "test", "train", "val", "train"]}
+    )
     table = dataset_table(index).set_index("class_code")
     assert table.loc[1, "train"] == 2 and table.loc[1, "total"] == 3
     assert table.loc[3, "total"] == 0

@@ -15,7 +15,10 @@ DAY = "2019-01-01T00:00:00Z/2019-01-01T23:59:59Z"
 @pytest.fixture
 def pc_catalog(stac_fixtures, tmp_path):
     """PC sentinel-2-l2a items (unchanged) and their collection, as files rustac can serve."""
-    items = [json.loads(p.read_text()) for p in sorted((stac_fixtures / "planetary-computer/sentinel-2-l2a").glob("*.json"))]
+    items = [
+        json.loads(p.read_text())
+        for p in sorted((stac_fixtures / "planetary-computer/sentinel-2-l2a").glob("*.json"))
+    ]
     (tmp_path / "items.json").write_text(json.dumps({"type": "FeatureCollection", "features": items}))
     collection = json.loads((stac_fixtures / "collections/pc_sentinel-2-l2a.collection.json").read_text())
     collection["links"] = []
@@ -62,7 +65,10 @@ def test_corrupt_item_list_names_the_file(tmp_path):
 
 
 def test_server_reports_missing_catalog_files(tmp_path):
-    with pytest.raises(StacServerError, match="does not exist"), serve_local_catalog([tmp_path / "none.json"]):
+    with (
+        pytest.raises(StacServerError, match="does not exist"),
+        serve_local_catalog([tmp_path / "none.json"]),
+    ):
         pass
 
 

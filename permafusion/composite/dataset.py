@@ -69,4 +69,6 @@ def make_dataset(
 
 def tile_grid(ds: xr.Dataset) -> GridSpec:
     """The grid a composite lies on, from its ``epsg`` and ``transform`` attrs and its shape."""
-    return GridSpec.from_transform(int(ds.attrs["epsg"]), ds.attrs["transform"], (ds.sizes["y"], ds.sizes["x"]))
+    return GridSpec.from_transform(
+        int(ds.attrs["epsg"]), ds.attrs["transform"], (ds.sizes["y"], ds.sizes["x"])
+    )

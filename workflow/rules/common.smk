@@ -51,9 +51,6 @@ LABELS = (AOI_SETTINGS.get("labels") or "").format(results=RESULTS) or None
 if LABELS and not IS_DEMO and not Path(LABELS).is_file():
     raise WorkflowError(f"label file {LABELS} does not exist: fix `labels` in {AOI_FILE} (a GeoPackage with a "
                         "class_code column, 1..4) or set it to null to stop after the composites")
-if config["train"]["preset"] not in config["model_presets"]:
-    raise WorkflowError(f"train.preset '{config['train']['preset']}' is not in model_presets "
-                        f"({', '.join(config['model_presets'])})")
 
 
 wildcard_constraints:
@@ -130,6 +127,4 @@ def get_tile_inputs(kind):
 
 
 def get_train_settings():
-    settings = dict(config["train"])
-    preset = config["model_presets"][settings.pop("preset")]
-    return {**settings, **preset}
+    return dict(config["train"])

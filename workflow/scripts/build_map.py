@@ -4,10 +4,10 @@ from permafusion.grid import GridSpec
 from permafusion.logs import setup_step_logging
 from permafusion.mapping import area_by_class, mosaic_class_maps, write_class_cog
 
-log = setup_step_logging(snakemake.log[0])  # noqa: F821
-grid = GridSpec.from_mapping(snakemake.params.grid)  # noqa: F821
-classes = mosaic_class_maps(list(snakemake.input), grid)  # noqa: F821
-write_class_cog(classes, grid, snakemake.output.map)  # noqa: F821
+log = setup_step_logging(snakemake.log[0])
+grid = GridSpec.from_mapping(snakemake.params.grid)
+classes = mosaic_class_maps(list(snakemake.input), grid)
+write_class_cog(classes, grid, snakemake.output.map)
 areas = area_by_class(classes, grid.resolution)
-areas.to_csv(snakemake.output.areas, index=False)  # noqa: F821
-log.info("map %s on %s %s:\n%s", snakemake.output.map, grid.crs, grid.shape, areas.to_string(index=False))  # noqa: F821
+areas.to_csv(snakemake.output.areas, index=False)
+log.info("map %s on %s %s:\n%s", snakemake.output.map, grid.crs, grid.shape, areas.to_string(index=False))

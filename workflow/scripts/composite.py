@@ -14,18 +14,35 @@ from permafusion.logs import setup_step_logging
 from permafusion.search import load_items
 from permafusion.signing import signer_for
 
-log = setup_step_logging(snakemake.log[0])  # noqa: F821
-sensor = Path(snakemake.output[0]).stem  # noqa: F821  sar.zarr -> sar
-grid = GridSpec.from_mapping(snakemake.params.grid)  # noqa: F821
-items = load_items(snakemake.input.item_list)  # noqa: F821
-log.info("%s composite of %d items on %s %s grid, %d months", sensor, len(items), grid.crs, grid.shape,
-         len(snakemake.params.months))  # noqa: F821
-common = {"grid": grid, "months": snakemake.params.months, "sign": signer_for(snakemake.params.signing),  # noqa: F821
-          "threads": snakemake.threads}  # noqa: F821
+log = setup_step_logging(snakemake.log[0])
+sensor = Path(snakemake.output[0]).stem  # sar.zarr -> sar
+grid = GridSpec.from_mapping(snakemake.params.grid)
+items = load_items(snakemake.input.item_list)
+log.info(
+    "%s composite of %d items on %s %s grid, %d months",
+    sensor,
+    len(items),
+    grid.crs,
+    grid.shape,
+    len(snakemake.params.months),
+)
+common = {
+    "grid": grid,
+    "months": snakemake.params.months,
+    "sign": signer_for(snakemake.params.signing),
+    "threads": snakemake.threads,
+}
 if sensor == "sar":
-    composite = build_sar_composite(items, settings=SarSettings.from_mapping(snakemake.params.settings), **common)  # noqa: F821
+    composite = build_sar_composite(
+        items, settings=SarSettings.from_mapping(snakemake.params.settings), **common
+    )
 else:
-    composite = build_optical_composite(items, settings=OpticalSettings.from_mapping(snakemake.params.settings), **common)  # noqa: F821
+    composite = build_optical_composite(
+        items, settings=OpticalSettings.from_mapping(snakemake.params.settings), **common
+    )
 counts = composite["valid_count"].mean(dim=("y", "x")).values
-log.info("mean valid observations per month: %s", dict(zip(snakemake.params.months, counts.round(2).tolist())))  # noqa: F821
-write_composite(composite, snakemake.output[0])  # noqa: F821
+log.info(
+    "mean valid observations per month: %s",
+    dict(zip(snakemake.params.months, counts.round(2).tolist(), strict=True)),
+)
+write_composite(composite, snakemake.output[0])

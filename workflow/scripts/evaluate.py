@@ -9,18 +9,22 @@ import torch
 from permafusion.evaluate import evaluate
 from permafusion.logs import setup_step_logging
 
-log = setup_step_logging(snakemake.log[0])  # noqa: F821
-torch.set_num_threads(snakemake.threads)  # noqa: F821
+log = setup_step_logging(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
 metrics = evaluate(
-    checkpoint=Path(snakemake.input.checkpoint),  # noqa: F821
-    patches=Path(snakemake.input.patches),  # noqa: F821
-    index=Path(snakemake.input.index),  # noqa: F821
+    checkpoint=Path(snakemake.input.checkpoint),
+    patches=Path(snakemake.input.patches),
+    index=Path(snakemake.input.index),
     split="test",
 )
-output = Path(snakemake.output[0])  # noqa: F821
+output = Path(snakemake.output[0])
 tmp = output.with_name(output.name + ".tmp")
 tmp.write_text(json.dumps(metrics, indent=2))
 os.replace(tmp, output)
-log.info("test split: model mF1 %.3f OA %.3f; majority baseline mF1 %.3f OA %.3f",
-         metrics["model"]["mean_f1"], metrics["model"]["overall_accuracy"],
-         metrics["majority_baseline"]["mean_f1"], metrics["majority_baseline"]["overall_accuracy"])
+log.info(
+    "test split: model mF1 %.3f OA %.3f; majority baseline mF1 %.3f OA %.3f",
+    metrics["model"]["mean_f1"],
+    metrics["model"]["overall_accuracy"],
+    metrics["majority_baseline"]["mean_f1"],
+    metrics["majority_baseline"]["overall_accuracy"],
+)

@@ -7,14 +7,16 @@ from permafusion.demo import generate_demo_data
 from permafusion.grid import GridSpec
 from permafusion.logs import setup_step_logging
 
-log = setup_step_logging(snakemake.log[0])  # noqa: F821
-grid = GridSpec.from_mapping(snakemake.params.grid)  # noqa: F821
-out_dir = Path(snakemake.output.labels).parent  # noqa: F821
-log.info("generating demo data on %s %s, seed %d, into %s", grid.crs, grid.shape, snakemake.params.seed, out_dir)  # noqa: F821
+log = setup_step_logging(snakemake.log[0])
+grid = GridSpec.from_mapping(snakemake.params.grid)
+out_dir = Path(snakemake.output.labels).parent
+log.info(
+    "generating demo data on %s %s, seed %d, into %s", grid.crs, grid.shape, snakemake.params.seed, out_dir
+)
 generate_demo_data(
     grid=grid,
-    start=dt.date.fromisoformat(snakemake.params.start),  # noqa: F821
-    end=dt.date.fromisoformat(snakemake.params.end),  # noqa: F821
-    seed=snakemake.params.seed,  # noqa: F821
+    start=dt.date.fromisoformat(snakemake.params.start),
+    end=dt.date.fromisoformat(snakemake.params.end),
+    seed=snakemake.params.seed,
     out_dir=out_dir,
 )

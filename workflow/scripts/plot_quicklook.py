@@ -7,17 +7,20 @@ from permafusion.composite import open_composite, tile_grid
 from permafusion.logs import setup_step_logging
 from permafusion.mapping import optical_rgb, plot_quicklook, preview_grid, read_class_map, resample_to_grid
 
-log = setup_step_logging(snakemake.log[0])  # noqa: F821
-classes, map_grid = read_class_map(snakemake.input.map)  # noqa: F821
+log = setup_step_logging(snakemake.log[0])
+classes, map_grid = read_class_map(snakemake.input.map)
 grid = preview_grid(map_grid)
 classes = resample_to_grid(classes, map_grid, grid, resampling=Resampling.mode, nodata=0)
 rgb = np.full((3, *grid.shape), np.nan, dtype=np.float32)
-for path in snakemake.input.optical:  # noqa: F821
+for path in snakemake.input.optical:
     optical = open_composite(path)
     # the median over the months with valid data: a cloud- and snow-free view of the summer surface
     true_colour = optical["reflectance"].sel(band=["B04", "B03", "B02"]).median("time", skipna=True).values
-    tile_rgb = resample_to_grid(true_colour.astype(np.float32), tile_grid(optical), grid,
-                                resampling=Resampling.average, nodata=np.nan)
+    tile_rgb = resample_to_grid(
+        true_colour.astype(np.float32), tile_grid(optical), grid, resampling=Resampling.average, nodata=np.nan
+    )
     rgb = np.where(np.isfinite(tile_rgb), tile_rgb, rgb)
-plot_quicklook(classes, optical_rgb(rgb), snakemake.output[0], title=f"permafusion: {snakemake.wildcards.aoi}")  # noqa: F821
-log.info("quicklook written: %s", snakemake.output[0])  # noqa: F821
+plot_quicklook(
+    classes, optical_rgb(rgb), snakemake.output[0], title=f"permafusion: {snakemake.wildcards.aoi}"
+)
+log.info("quicklook written: %s", snakemake.output[0])

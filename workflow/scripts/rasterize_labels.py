@@ -7,12 +7,26 @@ from permafusion.grid import GridSpec
 from permafusion.labels import rasterize_labels, read_labels
 from permafusion.logs import setup_step_logging
 
-log = setup_step_logging(snakemake.log[0])  # noqa: F821
-grid = GridSpec.from_mapping(snakemake.params.grid)  # noqa: F821
-frame = read_labels(snakemake.input.labels)  # noqa: F821
+log = setup_step_logging(snakemake.log[0])
+grid = GridSpec.from_mapping(snakemake.params.grid)
+frame = read_labels(snakemake.input.labels)
 raster = rasterize_labels(frame, grid)
-log.info("%d polygons; labeled pixels per class: %s", len(frame), {c: int((raster == c).sum()) for c in range(1, 5)})
-profile = {"driver": "GTiff", "dtype": "uint8", "count": 1, "height": grid.shape[0], "width": grid.shape[1],
-           "crs": grid.crs, "transform": grid.transform, "nodata": 0, "compress": "deflate", "tiled": True}
-with rasterio.open(snakemake.output[0], "w", **profile) as dataset:  # noqa: F821
+log.info(
+    "%d polygons; labeled pixels per class: %s",
+    len(frame),
+    {c: int((raster == c).sum()) for c in range(1, 5)},
+)
+profile = {
+    "driver": "GTiff",
+    "dtype": "uint8",
+    "count": 1,
+    "height": grid.shape[0],
+    "width": grid.shape[1],
+    "crs": grid.crs,
+    "transform": grid.transform,
+    "nodata": 0,
+    "compress": "deflate",
+    "tiled": True,
+}
+with rasterio.open(snakemake.output[0], "w", **profile) as dataset:
     dataset.write(raster.astype(np.uint8), 1)
