@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pystac
 import shapely.geometry
@@ -114,17 +115,28 @@ def search_items(url: str, request: SearchRequest, *, timeout_s: float = 60.0) -
     return pystac.ItemCollection(kept, clone_items=False)
 
 
-def _strip_query_strings(items: Iterable[pystac.Item]) -> None:
-    """Drop any SAS token a catalog may have put on hrefs: saved lists must hold no secret."""
+def _detach(items: Iterable[pystac.Item]) -> None:
+    """Make saved items stand alone and hold no secret.
+
+    Drops any SAS token a catalog put on asset hrefs, the ``root``/``parent`` links (pystac would fetch the
+    API root to resolve them whenever an item is serialised) and links to a loopback server that is gone
+    once the search ends.
+    """
     for item in items:
         for asset in item.assets.values():
             if asset.href.startswith("http") and "?" in asset.href and "sig=" in asset.href:
                 asset.href = asset.href.split("?", 1)[0]
+        item.links = [
+            link
+            for link in item.links
+            if link.rel not in ("root", "parent")
+            and urlparse(str(link.href)).hostname not in ("127.0.0.1", "localhost", "::1")
+        ]
 
 
 def save_items(items: pystac.ItemCollection, path: str | Path) -> None:
     """Write an ItemCollection atomically, unsigned."""
-    _strip_query_strings(items)
+    _detach(items)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(items.to_dict(transform_hrefs=False)))

@@ -53,7 +53,9 @@ def test_saved_item_lists_are_unsigned_and_round_trip(pc_catalog, tmp_path):
     save_items(items, tmp_path / "optical.json")
     text = (tmp_path / "optical.json").read_text()
     assert "sig=" not in text and "SECRET" not in text
+    assert "127.0.0.1" not in text  # links to the search's server, gone after the search, are dropped
     loaded = load_items(tmp_path / "optical.json")
+    loaded[0].to_dict()  # serialises without fetching any catalog
     assert [it.id for it in loaded] == [it.id for it in items]
     assert loaded[0].assets["B02"].extra_fields["proj:shape"] == [10980, 10980]
 
