@@ -57,6 +57,19 @@ class GridSpec:
     def crs(self) -> str:
         return f"EPSG:{self.epsg}"
 
+    def raster_profile(self, *, dtype: str, count: int = 1, nodata: float | None = None) -> dict[str, Any]:
+        """A rasterio GeoTIFF profile for a raster on this grid."""
+        return {
+            "driver": "GTiff",
+            "dtype": dtype,
+            "count": count,
+            "height": self.shape[0],
+            "width": self.shape[1],
+            "crs": self.crs,
+            "transform": self.transform,
+            "nodata": nodata,
+        }
+
     def window_bounds(self, row_off: int, col_off: int, height: int, width: int) -> tuple[float, ...]:
         """CRS bounds of a pixel window of this grid."""
         minx = self.bounds[0] + col_off * self.resolution

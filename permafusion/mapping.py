@@ -27,16 +27,7 @@ def write_class_cog(classes: np.ndarray, grid: GridSpec, path: str | Path) -> No
     if classes.shape != grid.shape or classes.dtype != np.uint8:
         raise ValueError(f"class map {classes.shape} {classes.dtype} does not fit grid {grid.shape} uint8")
     path = Path(path)
-    profile = {
-        "driver": "GTiff",
-        "dtype": "uint8",
-        "count": 1,
-        "height": grid.shape[0],
-        "width": grid.shape[1],
-        "crs": grid.crs,
-        "transform": grid.transform,
-        "nodata": NODATA,
-    }
+    profile = grid.raster_profile(dtype="uint8", nodata=NODATA)
     tags = {f"CLASS_{code}": name for code, name in CLASS_NAMES.items()}
     tags["CLASS_0"] = "no data"
     with MemoryFile() as memory:

@@ -66,26 +66,45 @@ def patch_windows(shape: tuple[int, int], *, size: int, stride: int) -> list[tup
     return [(r, c) for r in range(0, height - size + 1, stride) for c in range(0, width - size + 1, stride)]
 
 
-def assign_splits(blocks: Sequence[Any], fractions: Mapping[str, float], *, seed: int) -> dict[Any, str]:
-    """Give each block one split so patch counts approach ``fractions``.
+def assign_splits(
+    blocks: Sequence[Any],
+    fractions: Mapping[str, float],
+    *,
+    seed: int,
+    strata: Sequence[Any] | None = None,
+) -> dict[Any, str]:
+    """Give each block one split so that, per stratum, patch counts approach ``fractions``.
 
-    Blocks are shuffled with ``seed``; each goes to the split furthest below its target. With three or more
-    blocks, every split gets at least one.
+    Blocks are shuffled with ``seed`` and handed out one at a time to the split whose shortfall against
+    its target, summed over the block's strata (e.g. the patches' dominant classes), is largest; so every
+    class appears in every split in about the target proportion, as in the paper's Table 1. With three or
+    more blocks, every split gets at least one.
+
+    Args:
+        blocks: the block of each patch.
+        fractions: target share of patches per split.
+        seed: seed of the shuffle.
+        strata: the stratum of each patch; None treats all patches alike.
     """
-    counts = pd.Series(list(blocks)).value_counts(sort=False)
-    order = list(counts.index)
+    frame = pd.DataFrame({"block": list(blocks), "stratum": list(strata) if strata is not None else 0})
+    per_block = pd.crosstab(frame["block"], frame["stratum"])
+    order = list(per_block.index)
     np.random.default_rng(seed).shuffle(order)
-    total = int(counts.sum())
-    given = dict.fromkeys(SPLITS, 0)
+    # big blocks first (stable sort keeps the shuffle among equals): small ones then even out the shares
+    order.sort(key=lambda block: -int(per_block.loc[block].sum()))
+    totals = per_block.sum(axis=0)
+    given = {split: pd.Series(0, index=per_block.columns) for split in SPLITS}
     result: dict[Any, str] = {}
     for position, block in enumerate(order):
+        counts = per_block.loc[block]
         if position < len(SPLITS) and len(order) >= len(SPLITS):
             # smallest targets first, so the held-out splits are never left empty
             split = sorted(SPLITS, key=lambda s: fractions[s])[position]
         else:
-            split = max(SPLITS, key=lambda s: fractions[s] * total - given[s])
+            shortfall = {s: float(((fractions[s] * totals - given[s]) / totals * counts).sum()) for s in SPLITS}
+            split = max(SPLITS, key=lambda s: shortfall[s])
         result[block] = split
-        given[split] += int(counts[block])
+        given[split] = given[split] + counts
     return result
 
 
@@ -132,7 +151,8 @@ def index_patches(tiles: Sequence[TileSource], settings: PatchSettings) -> pd.Da
             "pixels: "
             "check that the label polygons overlap the AOI, or lower `patches.min_labeled_fraction`"
         )
-    index["split"] = index["block"].map(assign_splits(index["block"], settings.fractions, seed=settings.seed))
+    splits = assign_splits(index["block"], settings.fractions, seed=settings.seed, strata=index["dominant_class"])
+    index["split"] = index["block"].map(splits)
     index.insert(0, "patch_id", range(len(index)))
     return index
 

@@ -29,6 +29,16 @@ def test_assign_splits_gives_every_split_a_block_and_keeps_blocks_whole():
     assert splits == assign_splits(blocks, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=3)
 
 
+def test_assign_splits_stratifies_by_class():
+    # 40 single-patch blocks: 30 of class 1, 10 of class 4
+    blocks = list(range(40))
+    strata = [1] * 30 + [4] * 10
+    splits = assign_splits(blocks, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=0, strata=strata)
+    table = pd.crosstab(pd.Series(strata, name="class"), pd.Series([splits[b] for b in blocks], name="split"))
+    assert table.loc[1].to_dict() == {"test": 6, "train": 18, "val": 6}
+    assert table.loc[4].to_dict() == {"test": 2, "train": 6, "val": 2}
+
+
 def _tile(label: np.ndarray) -> TileSource:
     t, (h, w) = 12, label.shape
     sar = np.arange(t * 2 * h * w, dtype=np.float32).reshape(t, 2, h, w)

@@ -16,17 +16,6 @@ log.info(
     len(frame),
     {c: int((raster == c).sum()) for c in range(1, 5)},
 )
-profile = {
-    "driver": "GTiff",
-    "dtype": "uint8",
-    "count": 1,
-    "height": grid.shape[0],
-    "width": grid.shape[1],
-    "crs": grid.crs,
-    "transform": grid.transform,
-    "nodata": 0,
-    "compress": "deflate",
-    "tiled": True,
-}
+profile = {**grid.raster_profile(dtype="uint8", nodata=0), "compress": "deflate", "tiled": True}
 with rasterio.open(snakemake.output[0], "w", **profile) as dataset:
     dataset.write(raster.astype(np.uint8), 1)
