@@ -105,7 +105,9 @@ def plot_quicklook(classes: np.ndarray, rgb: np.ndarray, path: str | Path, *, ti
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    colors = [np.array(CLASS_COLORS[code]) / 255 for code in sorted(CLASS_COLORS)]
+    colors = [
+        (r / 255, g / 255, b / 255, a / 255) for r, g, b, a in (CLASS_COLORS[c] for c in sorted(CLASS_COLORS))
+    ]
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 6), constrained_layout=True)
     left.imshow(rgb, interpolation="nearest")
     left.set_title("Sentinel-2 median composite (B04 B03 B02)")

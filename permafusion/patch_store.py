@@ -80,11 +80,13 @@ def write_patch_store(path: str | Path, sar: np.ndarray, optical: np.ndarray, la
 def read_patches(path: str | Path, indices: Sequence[int] | None = None) -> PatchArrays:
     """Read all patches, or the given ones in the given order, into memory."""
     root = zarr.open_group(str(path), mode="r")
-    sel = slice(None) if indices is None else np.asarray(indices, dtype=int)
-    if isinstance(sel, np.ndarray):
-        return PatchArrays(
-            sar=root["sar"].get_orthogonal_selection((sel,)),
-            optical=root["optical"].get_orthogonal_selection((sel,)),
-            label=root["label"].get_orthogonal_selection((sel,)),
-        )
-    return PatchArrays(sar=root["sar"][:], optical=root["optical"][:], label=root["label"][:])
+
+    def read(name: str) -> np.ndarray:
+        array = root[name]
+        if not isinstance(array, zarr.Array):
+            raise ValueError(f"{path}/{name} is not an array: rebuild the patches")
+        if indices is None:
+            return np.asarray(array[:])
+        return np.asarray(array.get_orthogonal_selection((np.asarray(indices, dtype=int),)))
+
+    return PatchArrays(sar=read("sar"), optical=read("optical"), label=read("label"))

@@ -101,8 +101,9 @@ def assign_splits(
             # smallest targets first, so the held-out splits are never left empty
             split = sorted(SPLITS, key=lambda s: fractions[s])[position]
         else:
-            shortfall = {s: float(((fractions[s] * totals - given[s]) / totals * counts).sum()) for s in SPLITS}
-            split = max(SPLITS, key=lambda s: shortfall[s])
+            # each class's shortfall, relative to its total, weighted by the block's patches of that class
+            shortfall = {s: ((fractions[s] * totals - given[s]) / totals * counts).sum() for s in SPLITS}
+            split = max(SPLITS, key=lambda s: float(shortfall[s]))
         result[block] = split
         given[split] = given[split] + counts
     return result
@@ -151,7 +152,9 @@ def index_patches(tiles: Sequence[TileSource], settings: PatchSettings) -> pd.Da
             "pixels: "
             "check that the label polygons overlap the AOI, or lower `patches.min_labeled_fraction`"
         )
-    splits = assign_splits(index["block"], settings.fractions, seed=settings.seed, strata=index["dominant_class"])
+    splits = assign_splits(
+        index["block"], settings.fractions, seed=settings.seed, strata=index["dominant_class"]
+    )
     index["split"] = index["block"].map(splits)
     index.insert(0, "patch_id", range(len(index)))
     return index

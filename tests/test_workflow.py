@@ -152,3 +152,8 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
         "composite_sar",
         "rasterize_labels",
     } & set(forced)
+
+
+def test_snakemake_lint_is_clean():
+    result = snakemake("--lint")
+    assert "Congratulations" in result.stdout + result.stderr
