@@ -56,7 +56,7 @@ if LABELS and not IS_DEMO and not Path(LABELS).is_file():
 wildcard_constraints:
     aoi="[A-Za-z0-9_-]+",
     tile="[0-9]+_[0-9]+_[0-9]+",
-    sensor="sar|optical",
+    sensor="sar|optical|dem",
 
 
 def aoi_path(*parts):
@@ -65,8 +65,9 @@ def aoi_path(*parts):
 
 def final_outputs():
     """The map and its evaluation when the AOI has labels; otherwise the composites of every tile."""
+    terrain = [aoi_path("terrain", f"{tile}.tif") for tile in TILES] if "dem" in AOI.catalog.collections else []
     if LABELS:
-        return [
+        return terrain + [
             aoi_path("map", "degradation.tif"),
             aoi_path("map", "area_by_class.csv"),
             aoi_path("map", "quicklook.png"),
@@ -74,7 +75,7 @@ def final_outputs():
         ]
     print(f"AOI {AOI.name} has no labels: the run stops after the composites. Set `labels` in {AOI_FILE} "
           "to train and map.", file=sys.stderr)
-    return [aoi_path("composites", tile, f"{sensor}.zarr") for tile in TILES for sensor in ("sar", "optical")]
+    return terrain + [aoi_path("composites", t, f"{sensor}.zarr") for t in TILES for sensor in ("sar", "optical")]
 
 
 def get_catalog_files(wildcards):
@@ -92,7 +93,8 @@ def get_search_params(sensor):
         "url": AOI.catalog.url,
         "collection": collection,
         "bbox": list(AOI.bbox),
-        "datetime": AOI.datetime_range(),
+        # the DEM is one static product, dated by its acquisition campaign, not by the AOI period
+        "datetime": None if sensor == "dem" else AOI.datetime_range(),
         "server_side_query": AOI.catalog.server_side_query,
         **config["search"],
     }

@@ -45,3 +45,22 @@ rule composite_optical:
         mem_mb=4000,
     script:
         "../scripts/composite.py"
+
+
+rule build_terrain:
+    input:
+        item_list=f"{RESULTS}/{{aoi}}/items/dem.json",
+    output:
+        f"{RESULTS}/{{aoi}}/terrain/{{tile}}.tif",
+    params:
+        grid=get_tile_grid,
+        signing=AOI.catalog.signing,
+    conda:
+        "../../envs/geo.yaml"
+    log:
+        f"{RESULTS}/{{aoi}}/logs/build_terrain/{{tile}}.log",
+    threads: 2
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/build_terrain.py"

@@ -35,3 +35,21 @@ rule search_optical:
         mem_mb=1000,
     script:
         "../scripts/search.py"
+
+
+rule search_dem:
+    input:
+        get_catalog_files,
+    output:
+        f"{RESULTS}/{{aoi}}/items/dem.json",
+    params:
+        search=get_search_params("dem"),
+    conda:
+        "../../envs/geo.yaml"
+    log:
+        f"{RESULTS}/{{aoi}}/logs/search_dem.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+    script:
+        "../scripts/search.py"
