@@ -9,7 +9,8 @@ rule composite_sar:
     params:
         grid=get_tile_grid,
         months=MONTHS,
-        settings={k: v for k, v in config["sar"].items() if k != "orbit_state"},
+        settings={k: config["sar"][k] for k in ("speckle_filter", "window")},
+        gap_fill=config["sar"]["gap_fill"],
         signing=AOI.catalog.signing,
     conda:
         "../../envs/geo.yaml"
@@ -33,6 +34,7 @@ rule composite_optical:
         grid=get_tile_grid,
         months=MONTHS,
         settings={"mask_classes": config["optical"]["mask_classes"]},
+        gap_fill=config["optical"]["gap_fill"],
         signing=AOI.catalog.signing,
     conda:
         "../../envs/geo.yaml"

@@ -9,6 +9,7 @@ from permafusion.composite import (
     build_sar_composite,
     write_composite,
 )
+from permafusion.composite.gaps import fill_composite_gaps
 from permafusion.grid import GridSpec
 from permafusion.logs import setup_step_logging
 from permafusion.search import load_items
@@ -44,5 +45,12 @@ counts = composite["valid_count"].mean(dim=("y", "x")).values
 log.info(
     "mean valid observations per month: %s",
     dict(zip(snakemake.params.months, counts.round(2).tolist(), strict=True)),
+)
+variable = "backscatter" if sensor == "sar" else "reflectance"
+composite = fill_composite_gaps(composite, variable, snakemake.params.gap_fill)
+log.info(
+    "gap filling (%s): %.1f%% of pixel-months filled",
+    snakemake.params.gap_fill,
+    100 * float(composite["filled"].mean()),
 )
 write_composite(composite, snakemake.output[0])
