@@ -1,4 +1,4 @@
-"""Test-split evaluation of a checkpoint against a majority-class baseline."""
+"""Test-split evaluation of a checkpoint against a majority-class baseline, with bootstrap intervals."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from permafusion.bootstrap import bootstrap_ci
 from permafusion.classes import CLASS_NAMES, NODATA, NUM_CLASSES
-from permafusion.metrics import confusion_matrix, metrics_report
+from permafusion.metrics import metrics_report, per_patch_confusion
 from permafusion.patch_store import read_patches
 from permafusion.predict import load_model, predict_patches
 from permafusion.train import read_split_ids
@@ -38,6 +39,8 @@ def evaluate(
     split: Literal["train", "val", "test"] = "test",
     device: str = "cpu",
     batch_size: int = 8,
+    n_boot: int = 1000,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Metrics of the checkpoint's model on one split, next to a majority-class baseline.
 
@@ -50,13 +53,16 @@ def evaluate(
         split: which split to score.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         batch_size: patches per forward pass.
+        n_boot: bootstrap replicates over the split's patches (0: no intervals).
+        seed: seed of the bootstrap.
 
     Returns:
         JSON-ready ``{"split", "checkpoint", "best_epoch", "patches", "pixels", "labeled_pixels",
-        "model": metrics, "majority_baseline": {"name", "class_code", "class_name", **metrics}}``
-        where metrics is
-        :func:`permafusion.metrics.metrics_report` (OA, mean F1, mean IoU, per-class F1/IoU, confusion
-        matrix).
+        "bootstrap", "model": metrics, "majority_baseline": {"name", "class_code", "class_name",
+        **metrics}}`` where metrics is :func:`permafusion.metrics.metrics_report` (OA, kappa, mean F1,
+        mean IoU, per-class F1/IoU, confusion matrix) plus ``"ci95"``: 95 % percentile intervals of OA,
+        kappa, mean F1, mean IoU and per-class F1 from :func:`permafusion.bootstrap.bootstrap_ci`
+        (``None`` when ``n_boot`` is 0). ``bootstrap`` records ``n_boot``, ``seed`` and the unit.
 
     Raises:
         ValueError: for an empty split or one without labeled pixels.
@@ -67,21 +73,29 @@ def evaluate(
         raise ValueError(f"split must be one of {sorted(ids)}, got {split!r}")
     if not ids[split]:
         raise ValueError(f"the {split!r} split of {index} is empty: nothing to evaluate")
+    if n_boot < 0:
+        raise ValueError(f"n_boot={n_boot} must be >= 0 (0 disables the bootstrap intervals)")
     model, stats = load_model(checkpoint, device)
     meta = torch.load(checkpoint, map_location="cpu", weights_only=True)
     baseline_code = majority_class(patches, ids["train"])
 
-    cm_model = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
-    cm_base = np.zeros_like(cm_model)
+    patch_model, patch_base = [], []
     pixels = 0
     for start in range(0, len(ids[split]), CHUNK):
         data = read_patches(patches, ids[split][start : start + CHUNK])
         probs = predict_patches(model, stats, data.sar, data.optical, batch_size=batch_size)
-        cm_model += confusion_matrix(data.label, np.argmax(probs, axis=1) + 1)
-        cm_base += confusion_matrix(data.label, np.full_like(data.label, baseline_code))
+        patch_model.append(per_patch_confusion(data.label, np.argmax(probs, axis=1) + 1))
+        patch_base.append(per_patch_confusion(data.label, np.full_like(data.label, baseline_code)))
         pixels += data.label.size
+    cms_model, cms_base = np.concatenate(patch_model), np.concatenate(patch_base)
+    cm_model = cms_model.sum(axis=0)
     if cm_model.sum() == 0:
         raise ValueError(f"the {split!r} split of {index} has no labeled pixel: nothing to score")
+
+    def scored(cms: np.ndarray) -> dict[str, Any]:
+        ci = bootstrap_ci(cms, n_boot=n_boot, seed=seed) if n_boot > 0 else None
+        return {**metrics_report(cms.sum(axis=0)), "ci95": ci}
+
     return {
         "split": split,
         "checkpoint": str(checkpoint),
@@ -89,11 +103,12 @@ def evaluate(
         "patches": len(ids[split]),
         "pixels": int(pixels),
         "labeled_pixels": int(cm_model.sum()),
-        "model": metrics_report(cm_model),
+        "bootstrap": {"n_boot": n_boot, "seed": seed, "unit": "patch", "level": 0.95},
+        "model": scored(cms_model),
         "majority_baseline": {
             "name": "majority class of the train split",
             "class_code": baseline_code,
             "class_name": CLASS_NAMES[baseline_code],
-            **metrics_report(cm_base),
+            **scored(cms_base),
         },
     }

@@ -1,4 +1,4 @@
-"""Classification metrics over labeled pixels: confusion matrix, OA, per-class F1 and IoU, macro means.
+"""Classification metrics over labeled pixels: confusion matrix, OA, Cohen's kappa, per-class F1 and IoU.
 
 Conventions: rows of the confusion matrix are reference classes, columns predictions, both in class-code
 order 1..K. Pixels whose reference code is 0 (unlabeled) are left out. A class that is neither in the
@@ -33,16 +33,40 @@ def confusion_matrix(
     if reference.shape != predicted.shape:
         raise ValueError(f"reference {reference.shape} and prediction {predicted.shape} differ in shape")
     labeled = reference != NODATA
-    ref = reference[labeled].astype(np.int64)
-    pred = predicted[labeled].astype(np.int64)
+    ref, pred = _labeled_codes(reference[labeled], predicted[labeled], num_classes)
+    flat = (ref - 1) * num_classes + (pred - 1)
+    return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def _labeled_codes(ref: np.ndarray, pred: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    ref, pred = ref.astype(np.int64), pred.astype(np.int64)
     if ref.size and (ref.min() < 1 or ref.max() > num_classes):
         raise ValueError(f"reference codes must be 0..{num_classes}, found {ref.min()}..{ref.max()}")
     if pred.size and (pred.min() < 1 or pred.max() > num_classes):
         raise ValueError(
             f"predicted codes at labeled pixels must be 1..{num_classes}, found {pred.min()}..{pred.max()}"
         )
-    flat = (ref - 1) * num_classes + (pred - 1)
-    return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    return ref, pred
+
+
+def per_patch_confusion(
+    reference: np.ndarray, predicted: np.ndarray, *, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """(N, K, K) int64 confusion matrices, one per patch (first axis), same conventions as above.
+
+    Their sum over the first axis is :func:`confusion_matrix` of all patches; kept apart they let
+    :mod:`permafusion.bootstrap` resample patches without touching pixels again.
+    """
+    reference = np.asarray(reference)
+    predicted = np.asarray(predicted)
+    if reference.shape != predicted.shape or reference.ndim < 1:
+        raise ValueError(f"reference {reference.shape} and prediction {predicted.shape} differ in shape")
+    n, k2 = reference.shape[0], num_classes * num_classes
+    patch = np.broadcast_to(np.arange(n).reshape((n,) + (1,) * (reference.ndim - 1)), reference.shape)
+    labeled = reference != NODATA
+    ref, pred = _labeled_codes(reference[labeled], predicted[labeled], num_classes)
+    flat = patch[labeled] * k2 + (ref - 1) * num_classes + (pred - 1)
+    return np.bincount(flat, minlength=n * k2).reshape(n, num_classes, num_classes)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -54,6 +78,20 @@ def overall_accuracy(cm: np.ndarray) -> float:
     """Share of labeled pixels classified correctly (NaN when there are none)."""
     total = cm.sum()
     return float(np.trace(cm) / total) if total else math.nan
+
+
+def cohen_kappa(cm: np.ndarray) -> float:
+    """Cohen's kappa (p_o - p_e) / (1 - p_e), p_e from the row and column totals.
+
+    NaN without labeled pixels, or when chance agreement is already 1 (one class in both reference and
+    prediction), where kappa is 0/0.
+    """
+    total = float(cm.sum())
+    if not total:
+        return math.nan
+    observed = float(np.trace(cm)) / total
+    expected = float(np.dot(cm.sum(axis=1), cm.sum(axis=0))) / total**2
+    return (observed - expected) / (1.0 - expected) if expected < 1.0 else math.nan
 
 
 def f1_per_class(cm: np.ndarray) -> np.ndarray:
@@ -91,7 +129,7 @@ def metrics_report(cm: np.ndarray, *, class_names: dict[int, str] | None = None)
     """JSON-ready metrics of a confusion matrix.
 
     Returns:
-        ``{"overall_accuracy", "mean_f1", "mean_iou", "labeled_pixels", "per_class": {name: {"code",
+        ``{"overall_accuracy", "kappa", "mean_f1", "mean_iou", "labeled_pixels", "per_class": {name: {"code",
         "f1", "iou", "precision", "recall", "support"}}, "confusion_matrix": [[...]], "class_codes",
         "class_names"}``; undefined values are ``None``.
     """
@@ -116,6 +154,7 @@ def metrics_report(cm: np.ndarray, *, class_names: dict[int, str] | None = None)
     }
     return {
         "overall_accuracy": _json_float(overall_accuracy(cm)),
+        "kappa": _json_float(cohen_kappa(cm)),
         "mean_f1": _json_float(mean_f1(cm)),
         "mean_iou": _json_float(mean_iou(cm)),
         "labeled_pixels": int(cm.sum()),

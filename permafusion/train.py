@@ -11,16 +11,38 @@ Augmentation (training batches only), per patch and identically on SAR, optical 
 - speckle on SAR: multiplicative Gamma noise with ``speckle_looks`` looks (mean 1) in linear power, which
   is added in dB as ``10 log10(G)``, G ~ Gamma(L, 1/L), independently per pixel, month and polarisation.
   L = 20 gives about 1 dB standard deviation (monthly composites are already multi-looked).
+
+Randomness is derived per epoch: ``default_rng([seed, epoch])`` shuffles (the same order on every
+process), ``[seed, epoch, rank]`` seeds the augmentation. A resumed run therefore draws exactly what an
+uninterrupted one would, and on CPU ends with bit-identical weights.
+
+Resume: after every epoch the full training state (model, optimizer, scheduler, RNG states of torch,
+numpy and python, epoch, best so far, history, seeds) goes atomically to ``<checkpoint stem>.state.pt``
+(:func:`state_path`); ``train_model(..., resume=True)`` continues from it.
+
+Data path: patches are decoded into memory once. ``data_on_device`` (``"auto"``: on CUDA when the train
+and val arrays take under half the free GPU memory) keeps them on the device as tensors and crops, rotates,
+flips and speckles there in torch (:func:`augment_batch_torch`, same symmetries and noise model); otherwise
+the numpy path above runs on the host.
+
+Precision: ``"auto"`` is bf16 autocast on CUDA and fp32 on CPU; the loss is computed in fp32.
+
+Multi-process: inside an initialised ``torch.distributed`` process group (see
+:mod:`permafusion.distributed`) the model is wrapped in DistributedDataParallel; ``batch_size`` stays the
+global batch, split evenly over the processes (DistributedSampler-style sharding of the shuffled order),
+validation is sharded and reduced, and only rank 0 writes checkpoints and history.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import os
+import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +61,12 @@ from permafusion.patch_store import PatchArrays, read_patches
 from permafusion.predict import resolve_device
 
 LOG = logging.getLogger(__name__)
+
+#: Version of the resumable state file (:func:`state_path`).
+STATE_FORMAT = 1
+
+#: Settings a resumed run may change (they do not alter the arithmetic of training).
+RESUME_MAY_CHANGE = frozenset({"threads", "eval_batch_size", "device"})
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_mean_f1", "val_oa", "learning_rate", "seconds")
 
@@ -66,6 +94,9 @@ class TrainSettings:
         threads: torch CPU threads for the run; None leaves torch's setting.
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...
         eval_batch_size: patches per forward pass in validation.
+        precision: ``"auto"`` (bf16 autocast on CUDA, fp32 on CPU), ``"fp32"`` or ``"bf16"``.
+        data_on_device: keep the patches on the training device and augment there in torch: ``"auto"``
+            (on CUDA when they fit in half the free memory), ``True`` or ``False`` (numpy on the host).
     """
 
     encoder_widths: tuple[int, ...] = (64, 128, 256, 512)
@@ -86,6 +117,8 @@ class TrainSettings:
     threads: int | None = None
     device: str = "auto"
     eval_batch_size: int = 8
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    data_on_device: Literal["auto"] | bool = "auto"
 
     def __post_init__(self) -> None:
         problems = []
@@ -107,6 +140,10 @@ class TrainSettings:
             problems.append(f"train_crop={self.train_crop} must be a multiple of {multiple} (or null)")
         if self.threads is not None and self.threads < 1:
             problems.append(f"threads={self.threads} must be >= 1 (or null)")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            problems.append(f"precision={self.precision!r} must be 'auto', 'fp32' or 'bf16'")
+        if not (isinstance(self.data_on_device, bool) or self.data_on_device == "auto"):
+            problems.append(f"data_on_device={self.data_on_device!r} must be 'auto', true or false")
         if problems:
             raise ValueError("invalid training settings: " + "; ".join(problems))
 
@@ -212,6 +249,68 @@ def _augment_batch(
     return s_b, np.ascontiguousarray(np.stack(out_o)), np.ascontiguousarray(np.stack(out_l))
 
 
+def _symmetry_grids(size: int, device: torch.device) -> torch.Tensor:
+    """(8, 2, size, size) source rows/columns of the 8 symmetries of the square.
+
+    Entry ``s = 2 k + f`` reproduces ``np.rot90(a, k, axes=(-2, -1))`` followed, if ``f``, by a flip of the
+    last axis: ``out[i, j] = a[grid[s, 0, i, j], grid[s, 1, i, j]]``.
+    """
+    rows, cols = torch.meshgrid(
+        torch.arange(size, device=device), torch.arange(size, device=device), indexing="ij"
+    )
+    grids = []
+    for k in range(4):
+        r, c = torch.rot90(rows, k, dims=(0, 1)), torch.rot90(cols, k, dims=(0, 1))
+        grids.append(torch.stack([r, c]))
+        grids.append(torch.stack([r.flip(-1), c.flip(-1)]))
+    return torch.stack(grids)
+
+
+def augment_batch_torch(
+    sar: torch.Tensor,
+    optical: torch.Tensor,
+    label: torch.Tensor,
+    idx: torch.Tensor,
+    settings: TrainSettings,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The augmentation of :func:`_augment_batch` in torch, on the tensors' device, as one gather.
+
+    Args:
+        sar: (N, T, 2, P, P) dB, all training patches.
+        optical: (N, T, 6, P, P).
+        label: (N, P, P) class codes.
+        idx: (B,) int64 patches of the batch, on the same device.
+        settings: ``train_crop``, ``augment`` and ``speckle_looks`` are used.
+        generator: a generator on the tensors' device.
+
+    Returns:
+        New contiguous (B, T, 2, c, c), (B, T, 6, c, c) float32 and (B, c, c) tensors.
+    """
+    device = sar.device
+    n, p = idx.numel(), sar.shape[-1]
+    crop = settings.train_crop or p
+    ys = torch.randint(0, p - crop + 1, (n,), generator=generator, device=device)
+    xs = torch.randint(0, p - crop + 1, (n,), generator=generator, device=device)
+    if settings.augment:
+        symmetry = torch.randint(0, 8, (n,), generator=generator, device=device)
+    else:
+        symmetry = torch.zeros(n, dtype=torch.int64, device=device)
+    grid = _symmetry_grids(crop, device)[symmetry]  # (B, 2, c, c)
+    rows = ys[:, None, None] + grid[:, 0]
+    cols = xs[:, None, None] + grid[:, 1]
+    pick = idx[:, None, None]
+    # Advanced indices around two slices: the result is (B, c, c, T, C).
+    s = sar[pick, :, :, rows, cols].permute(0, 3, 4, 1, 2).contiguous().float()
+    o = optical[pick, :, :, rows, cols].permute(0, 3, 4, 1, 2).contiguous()
+    lab = label[pick, rows, cols]
+    if settings.speckle_looks:
+        looks = float(settings.speckle_looks)
+        gamma = torch._standard_gamma(torch.full_like(s, looks), generator=generator) / looks
+        s += 10.0 * torch.log10(gamma)  # NaN stays NaN
+    return s, o, lab
+
+
 def _to_device(
     sar: np.ndarray, optical: np.ndarray, label: np.ndarray, stats: NormStats, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -219,61 +318,229 @@ def _to_device(
     return s, o, torch.from_numpy(label.astype(np.int64)).to(device)
 
 
+# ------------------------------------------------------------------------- precision, processes, RNG
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of a precision setting on a device; None means plain fp32.
+
+    Raises:
+        ValueError: for an unknown precision.
+    """
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "auto":
+        return torch.bfloat16 if device.type == "cuda" else None
+    raise ValueError(f"precision={precision!r} must be 'auto', 'fp32' or 'bf16'")
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager[Any]:
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class _Processes:
+    rank: int = 0
+    world: int = 1
+
+    @classmethod
+    def current(cls) -> _Processes:
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized():
+            return cls(rank=dist.get_rank(), world=dist.get_world_size())
+        return cls()
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def all_sum(self, values: list[float], device: torch.device) -> list[float]:
+        if self.world == 1:
+            return values
+        tensor = torch.tensor(values, dtype=torch.float64, device=device)
+        torch.distributed.all_reduce(tensor)
+        return [float(v) for v in tensor.cpu()]
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            torch.distributed.barrier()
+
+
+def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    """A 63-bit seed for the torch generator of one epoch and process."""
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def rng_states() -> dict[str, Any]:
+    """RNG states of torch (CPU and CUDA), numpy's global generator and python's ``random``, as tensors
+    and plain types (``torch.load(weights_only=True)`` reads them)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
+    version, internal, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {
+            "name": str(name),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "python": {"version": int(version), "state": list(internal), "gauss_next": gauss_next},
+    }
+
+
+def set_rng_states(states: Mapping[str, Any]) -> None:
+    """Restore what :func:`rng_states` returned."""
+    torch.set_rng_state(states["torch"].cpu())
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in states["cuda"]][: torch.cuda.device_count()])
+    np_state = states["numpy"]
+    np.random.set_state(
+        (
+            np_state["name"],
+            np_state["keys"].numpy().astype(np.uint32),
+            np_state["pos"],
+            np_state["has_gauss"],
+            np_state["cached_gaussian"],
+        )
+    )
+    py = states["python"]
+    random.setstate((py["version"], tuple(py["state"]), py["gauss_next"]))
+
+
+def state_path(checkpoint: Path) -> Path:
+    """Where the resumable training state of ``checkpoint`` goes: ``model.pt`` -> ``model.state.pt``."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(checkpoint.stem + ".state.pt")
+
+
 # ------------------------------------------------------------------------------------------ training
 
 
+@dataclass
+class _Batches:
+    """Training patches on the host (numpy path) or as tensors on the device (torch path)."""
+
+    data: PatchArrays
+    on_device: bool
+    device: torch.device
+    tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    def __post_init__(self) -> None:
+        if self.on_device:
+            self.tensors = (
+                torch.from_numpy(self.data.sar).to(self.device),
+                torch.from_numpy(self.data.optical).to(self.device),
+                torch.from_numpy(self.data.label).to(self.device),
+            )
+
+    def local_batches(
+        self, epoch: int, settings: TrainSettings, procs: _Processes
+    ) -> Iterator[tuple[np.ndarray, int]]:
+        """This process's share (sorted ids) of each global batch, with the global batch size."""
+        order = np.random.default_rng([settings.seed, epoch]).permutation(self.data.sar.shape[0])
+        if procs.world > 1:  # pad like DistributedSampler so that every process takes part in every step
+            pad = (-len(order)) % procs.world
+            order = np.concatenate([order, order[:pad]])
+        for start in range(0, len(order), settings.batch_size):
+            chunk = order[start : start + settings.batch_size]
+            yield np.sort(chunk[procs.rank :: procs.world]), len(chunk)
+
+    def augmented(
+        self,
+        idx: np.ndarray,
+        settings: TrainSettings,
+        stats: NormStats,
+        rng: np.random.Generator,
+        generator: torch.Generator | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.tensors is None or generator is None:
+            d = self.data
+            batch = _augment_batch(d.sar[idx], d.optical[idx], d.label[idx], settings, rng)
+            return _to_device(*batch, stats, self.device)
+        picked = torch.from_numpy(idx).to(self.device)
+        s, o, lab = augment_batch_torch(*self.tensors, picked, settings, generator)
+        s, o = normalize_inputs(s, o, stats)
+        return s, o, lab.long()
+
+
 def _train_epoch(
-    model: PermaFusionNet,
-    data: PatchArrays,
+    model: torch.nn.Module,
+    batches: _Batches,
     *,
+    epoch: int,
     loss_fn: CombinedLoss,
     optimizer: torch.optim.Optimizer,
     settings: TrainSettings,
     stats: NormStats,
-    rng: np.random.Generator,
     device: torch.device,
+    amp: torch.dtype | None,
+    procs: _Processes,
 ) -> float:
     model.train()
-    order = rng.permutation(data.sar.shape[0])
+    rng = np.random.default_rng([settings.seed, epoch, procs.rank])
+    generator = None
+    if batches.on_device:
+        generator = torch.Generator(device=device)
+        generator.manual_seed(_epoch_seed(settings.seed, epoch, procs.rank))
     total, count = 0.0, 0
-    for start in range(0, len(order), settings.batch_size):
-        idx = np.sort(order[start : start + settings.batch_size])
-        batch = _augment_batch(data.sar[idx], data.optical[idx], data.label[idx], settings, rng)
-        sar, optical, label = _to_device(*batch, stats, device)
+    for idx, _ in batches.local_batches(epoch, settings, procs):
+        sar, optical, label = batches.augmented(idx, settings, stats, rng, generator)
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(sar, optical), label)
+        with _autocast(device, amp):
+            logits = model(sar, optical)
+        loss = loss_fn(logits.float(), label)
         loss.backward()
         if settings.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
         optimizer.step()
         total += float(loss.detach()) * len(idx)
         count += len(idx)
-    return total / count
+    total, count_f = procs.all_sum([total, float(count)], device)
+    return total / count_f
 
 
 @torch.no_grad()
 def _validate(
-    model: PermaFusionNet,
+    model: torch.nn.Module,
     data: PatchArrays,
     *,
     loss_fn: CombinedLoss,
     settings: TrainSettings,
     stats: NormStats,
     device: torch.device,
+    amp: torch.dtype | None = None,
+    procs: _Processes | None = None,
 ) -> tuple[float, np.ndarray]:
-    """Mean loss (per patch, over batches) and the confusion matrix on whole validation patches."""
+    """Mean loss (per patch, over batches) and the confusion matrix on whole validation patches.
+
+    With several processes each takes every ``world``-th patch and the sums are reduced over all.
+    """
+    procs = procs or _Processes()
     model.eval()
     cm = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
     total, count = 0.0, 0
-    for start in range(0, data.sar.shape[0], settings.eval_batch_size):
-        sl = slice(start, start + settings.eval_batch_size)
+    mine = np.arange(procs.rank, data.sar.shape[0], procs.world)
+    for start in range(0, len(mine), settings.eval_batch_size):
+        sl = mine[start : start + settings.eval_batch_size]
         sar, optical, label = _to_device(data.sar[sl], data.optical[sl], data.label[sl], stats, device)
-        logits = model(sar, optical)
+        with _autocast(device, amp):
+            logits = model(sar, optical)
+        logits = logits.float()
         total += float(loss_fn(logits, label)) * sar.shape[0]
         count += sar.shape[0]
         predicted = (logits.argmax(dim=1) + 1).cpu().numpy()
         cm += confusion_matrix(data.label[sl], predicted)
-    return total / count, cm
+    if procs.world > 1:
+        summed = procs.all_sum([total, float(count), *cm.ravel().astype(float)], device)
+        total, count = summed[0], int(summed[1])
+        cm = np.asarray(summed[2:], dtype=np.int64).reshape(cm.shape)
+    return total / max(count, 1), cm
 
 
 def _atomic_torch_save(payload: dict[str, Any], path: Path) -> None:
@@ -288,6 +555,35 @@ def _atomic_write_csv(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _cpu_copy(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in state.items()}
+
+
+def _check_resumable(state: Mapping[str, Any], settings: TrainSettings, path: Path) -> None:
+    if state.get("format_version") != STATE_FORMAT:
+        raise ValueError(
+            f"training state {path} has format {state.get('format_version')}, expected {STATE_FORMAT}; "
+            "delete it or train with resume off"
+        )
+    saved, now = state["settings"], settings.to_dict()
+    changed = sorted(k for k in now if k not in RESUME_MAY_CHANGE and saved.get(k) != now[k])
+    if changed:
+        diff = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed)
+        raise ValueError(
+            f"cannot resume from {path}: settings changed ({diff}); restore them, or delete the state "
+            "file (or train with resume off) to start over"
+        )
+
+
+def _use_device_data(setting: Literal["auto"] | bool, device: torch.device, nbytes: int) -> bool:
+    if isinstance(setting, bool):
+        return setting
+    if device.type != "cuda":
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes < free // 2
+
+
 def train_model(
     *,
     patches: Path,
@@ -295,6 +591,7 @@ def train_model(
     checkpoint: Path,
     history: Path,
     settings: TrainSettings,
+    resume: bool = False,
     log: logging.Logger = LOG,
 ) -> dict[str, Any]:
     """Train PermaFusionNet on the train split, select the epoch on the val split, write the checkpoint.
@@ -304,19 +601,33 @@ def train_model(
         index: the patch index CSV (``patch_id``, ``split`` columns).
         checkpoint: output ``.pt`` file, written atomically whenever validation mean F1 improves; a dict of
             ``state_dict``, ``model_kwargs``, ``norm_stats``, ``settings``, ``best_epoch``, ``val_metrics``
-            (plus counts), all plain types, so ``torch.load(path, weights_only=True)`` reads it.
+            (plus counts and seeds), all plain types, so ``torch.load(path, weights_only=True)`` reads it.
+            The full training state goes to :func:`state_path` after every epoch.
         history: output CSV, one row per epoch: epoch, train_loss, val_loss, val_mean_f1, val_oa,
             learning_rate, seconds (rewritten after each epoch).
         settings: the run's settings.
+        resume: continue from the state file if there is one (else start afresh); without it any state
+            file is overwritten.
         log: where progress goes.
 
     Returns:
-        ``{"best_epoch", "val_metrics", "epochs", "seconds"}``.
+        ``{"best_epoch", "val_metrics", "epochs", "seconds", "resumed_from"}`` (``resumed_from``: the last
+        epoch of the state resumed, 0 for a fresh run).
 
     Raises:
-        ValueError: for an empty or unlabeled train or val split, or patches the model cannot take.
+        ValueError: for an empty or unlabeled train or val split, patches the model cannot take, a batch
+            size not divisible by the number of processes, or a state file from other settings.
     """
     patches, index, checkpoint, history = Path(patches), Path(index), Path(checkpoint), Path(history)
+    procs = _Processes.current()
+    if settings.batch_size % procs.world:
+        raise ValueError(
+            f"batch_size={settings.batch_size} (the global batch) is not divisible by the {procs.world} "
+            "processes; change either"
+        )
+    if not procs.main:
+        log = logging.getLogger(f"{log.name}.rank{procs.rank}")
+        log.setLevel(logging.WARNING)
     ids = read_split_ids(index)
     train_data = load_split(patches, ids["train"], split="train", index=index)
     val_data = load_split(patches, ids["val"], split="val", index=index)
@@ -339,6 +650,7 @@ def train_model(
     stats = compute_norm_stats(train_data.sar, train_data.optical)
 
     device = resolve_device(settings.device)
+    amp = autocast_dtype(settings.precision, device)
     previous_threads = torch.get_num_threads()
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
     previous_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
@@ -352,11 +664,9 @@ def train_model(
         # CPU kernels used here are deterministic; on CUDA some are not and only warn.
         torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
         torch.manual_seed(settings.seed)
-        rng = np.random.default_rng(settings.seed)
 
         model = PermaFusionNet(**settings.model_kwargs()).to(device)
         n_params = sum(p.numel() for p in model.parameters())
-        log.info("PermaFusionNet with %s parameters on %s", f"{n_params:,}", device)
         loss_fn = CombinedLoss(ce_weight=settings.ce_weight, dice_weight=settings.dice_weight)
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
@@ -365,44 +675,72 @@ def train_model(
 
         rows: list[dict[str, float]] = []
         best_f1, best_epoch, best_metrics = -math.inf, 0, None
+        resumed_from, elapsed_before = 0, 0.0
+        state_file = state_path(checkpoint)
+        if resume and state_file.is_file():
+            state = torch.load(state_file, map_location="cpu", weights_only=True)
+            _check_resumable(state, settings, state_file)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            set_rng_states(state["rng"])
+            rows = [dict(r) for r in state["history"]]
+            best_f1, best_epoch, best_metrics = state["best_f1"], state["best_epoch"], state["best_metrics"]
+            resumed_from, elapsed_before = int(state["epoch"]), float(state["seconds"])
+            log.info("resuming from %s after epoch %d/%d", state_file, resumed_from, settings.epochs)
+        elif resume:
+            log.info("no training state at %s: starting from epoch 1", state_file)
+
+        on_device = _use_device_data(
+            settings.data_on_device, device, train_data.sar.nbytes + train_data.optical.nbytes
+        )
+        batches = _Batches(train_data, on_device=on_device, device=device)
+        trained: torch.nn.Module = model
+        if procs.world > 1:
+            trained = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None
+            )
+        log.info(
+            "PermaFusionNet with %s parameters on %s x %d process(es), %s, augmentation %s",
+            f"{n_params:,}",
+            device,
+            procs.world,
+            "fp32" if amp is None else f"{amp} autocast",
+            "in torch on the device" if on_device else "in numpy on the host",
+        )
+
         started = time.perf_counter()
-        for epoch in range(1, settings.epochs + 1):
+        for epoch in range(resumed_from + 1, settings.epochs + 1):
             tick = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
             train_loss = _train_epoch(
-                model,
-                train_data,
+                trained,
+                batches,
+                epoch=epoch,
                 loss_fn=loss_fn,
                 optimizer=optimizer,
                 settings=settings,
                 stats=stats,
-                rng=rng,
                 device=device,
+                amp=amp,
+                procs=procs,
             )
             scheduler.step()
             val_loss, cm = _validate(
-                model, val_data, loss_fn=loss_fn, settings=settings, stats=stats, device=device
+                model,
+                val_data,
+                loss_fn=loss_fn,
+                settings=settings,
+                stats=stats,
+                device=device,
+                amp=amp,
+                procs=procs,
             )
             report = metrics_report(cm)
             f1 = report["mean_f1"] if report["mean_f1"] is not None else -math.inf
             improved = f1 > best_f1
             if improved:
                 best_f1, best_epoch, best_metrics = f1, epoch, report
-                payload = {
-                    "format_version": 1,
-                    "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-                    "model_kwargs": model.model_kwargs(),
-                    "norm_stats": stats,
-                    "settings": settings.to_dict(),
-                    "best_epoch": epoch,
-                    "val_metrics": report,
-                    "train_patches": len(ids["train"]),
-                    "val_patches": len(ids["val"]),
-                    "patch_size": size,
-                    "parameters": n_params,
-                }
-                checkpoint.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_torch_save(payload, checkpoint)
             seconds = time.perf_counter() - tick
             rows.append(
                 {
@@ -415,8 +753,48 @@ def train_model(
                     "seconds": seconds,
                 }
             )
-            history.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write_csv(pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)), history)
+            if procs.main:
+                checkpoint.parent.mkdir(parents=True, exist_ok=True)
+                weights = _cpu_copy(model.state_dict())
+                if improved:
+                    payload = {
+                        "format_version": 1,
+                        "state_dict": weights,
+                        "model_kwargs": model.model_kwargs(),
+                        "norm_stats": stats,
+                        "settings": settings.to_dict(),
+                        "best_epoch": epoch,
+                        "val_metrics": report,
+                        "train_patches": len(ids["train"]),
+                        "val_patches": len(ids["val"]),
+                        "patch_size": size,
+                        "parameters": n_params,
+                        "seed": settings.seed,
+                        "processes": procs.world,
+                    }
+                    _atomic_torch_save(payload, checkpoint)
+                _atomic_torch_save(
+                    {
+                        "format_version": STATE_FORMAT,
+                        "epoch": epoch,
+                        "model": weights,
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "rng": rng_states(),
+                        "seeds": {"seed": settings.seed, "shuffle": [settings.seed, epoch + 1]},
+                        "settings": settings.to_dict(),
+                        "best_f1": best_f1,
+                        "best_epoch": best_epoch,
+                        "best_metrics": best_metrics,
+                        "history": rows,
+                        "seconds": elapsed_before + time.perf_counter() - started,
+                        "processes": procs.world,
+                    },
+                    state_file,
+                )
+                history.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write_csv(pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)), history)
+            procs.barrier()
             log.info(
                 "epoch %d/%d: train loss %.4f, val loss %.4f, val mean F1 %.3f, val OA %.3f, %.1f s%s",
                 epoch,
@@ -428,7 +806,7 @@ def train_model(
                 seconds,
                 " (best so far, checkpoint written)" if improved else "",
             )
-        elapsed = time.perf_counter() - started
+        elapsed = elapsed_before + time.perf_counter() - started
     finally:
         torch.set_num_threads(previous_threads)
         torch.use_deterministic_algorithms(previous_deterministic, warn_only=previous_warn_only)
@@ -449,4 +827,5 @@ def train_model(
         "val_metrics": best_metrics,
         "epochs": settings.epochs,
         "seconds": elapsed,
+        "resumed_from": resumed_from,
     }
