@@ -76,9 +76,17 @@ class AOI:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return months
 
-    def datetime_range(self) -> str:
-        """The period as a STAC datetime interval."""
-        return f"{self.start.isoformat()}T00:00:00Z/{self.end.isoformat()}T23:59:59Z"
+    def datetime_range(self, month: str | None = None) -> str:
+        """The period, or one of its months ('YYYY-MM') clipped to the period, as a STAC datetime interval."""
+        start, end = self.start, self.end
+        if month is not None:
+            if month not in self.months():
+                raise AOIError(f"month {month} is outside the period {self.start}..{self.end} of {self.source}")
+            year, number = (int(part) for part in month.split("-"))
+            first = dt.date(year, number, 1)
+            after = dt.date(year + number // 12, number % 12 + 1, 1)
+            start, end = max(start, first), min(end, after - dt.timedelta(days=1))
+        return f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T23:59:59Z"
 
 
 def _as_date(value: Any, key: str, source: str) -> dt.date:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from permafusion.classes import CLASS_CODES, CLASS_NAMES, NODATA
+from permafusion.composite.gaps import GapFill, fill_gaps
 from permafusion.patch_store import PatchArrays, PatchStoreWriter
 
 log = logging.getLogger(__name__)
@@ -178,9 +179,22 @@ def write_patches(
     store: str | Path,
     settings: PatchSettings,
     *,
+    gap_fill: Mapping[str, GapFill] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Cut every indexed patch out of its tile and write it to the Zarr store."""
+    """Cut every indexed patch out of its tile and write it to the Zarr store.
+
+    Args:
+        gap_fill: temporal filling of unobserved months per sensor ("sar", "optical"); None fills nothing.
+            Filling is per pixel along time, so doing it window by window gives the same values as
+            doing it on the whole tile.
+    """
+    fill = {"sar": "none", "optical": "none", **(gap_fill or {})}
+
+    def window(values: Any, rows: slice, cols: slice, method: GapFill) -> np.ndarray:
+        array = np.asarray(values[:, :, rows, cols], dtype=np.float32)
+        return fill_gaps(array, np.isfinite(array).all(axis=1), method)[0]
+
     by_name = {tile.name: tile for tile in tiles}
     writer = PatchStoreWriter(
         store, count=len(index), time_steps=settings.time_steps, patch_size=settings.size
@@ -195,8 +209,8 @@ def write_patches(
         writer.write(
             row.patch_id,
             PatchArrays(
-                sar=np.asarray(tile.sar[:, :, rows, cols], dtype=np.float32),
-                optical=np.asarray(tile.optical[:, :, rows, cols], dtype=np.float32),
+                sar=window(tile.sar, rows, cols, fill["sar"]),
+                optical=window(tile.optical, rows, cols, fill["optical"]),
                 label=label,
             ),
         )

@@ -7,7 +7,12 @@ grows: rerunning with a larger AOI reuses every tile already computed.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import pystac
+import shapely.geometry
+from pyproj import Transformer
 
 from permafusion.grid import GridSpec, project_bbox, snap_bounds, utm_epsg
 
@@ -84,3 +89,14 @@ def map_grid(tiles: list[Tile], bbox: tuple[float, float, float, float]) -> Grid
     else:
         bounds = project_bbox(bbox, epsg)
     return GridSpec(epsg, snap_bounds(bounds, resolution), resolution)
+
+
+def items_over_grid(items: Sequence[pystac.Item], grid: GridSpec) -> list[pystac.Item]:
+    """The items whose footprint meets the grid: a search covers the whole AOI, a tile only part of it."""
+    transformer = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    tile = shapely.geometry.box(*transformer.transform_bounds(*grid.bounds, densify_pts=21))
+    return [
+        item
+        for item in items
+        if item.geometry is None or shapely.geometry.shape(item.geometry).intersects(tile)
+    ]

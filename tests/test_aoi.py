@@ -21,6 +21,13 @@ def test_months_and_datetime_range():
     aoi = aoi_from_mapping(BASE)
     assert aoi.months()[0] == "2023-01" and aoi.months()[-1] == "2023-12" and len(aoi.months()) == 12
     assert aoi.datetime_range() == "2023-01-01T00:00:00Z/2023-12-31T23:59:59Z"
+    assert aoi.datetime_range("2023-02") == "2023-02-01T00:00:00Z/2023-02-28T23:59:59Z"
+    assert aoi.datetime_range("2023-12") == "2023-12-01T00:00:00Z/2023-12-31T23:59:59Z"
+    clipped = aoi_from_mapping({**BASE, "start": "2023-01-15", "end": "2023-03-10"})
+    assert clipped.datetime_range("2023-01") == "2023-01-15T00:00:00Z/2023-01-31T23:59:59Z"
+    assert clipped.datetime_range("2023-03") == "2023-03-01T00:00:00Z/2023-03-10T23:59:59Z"
+    with pytest.raises(AOIError, match="outside the period"):
+        clipped.datetime_range("2023-04")
     assert aoi_from_mapping({**BASE, "start": dt.date(2022, 11, 5), "end": "2023-02-01"}).months() == [
         "2022-11",
         "2022-12",

@@ -56,3 +56,23 @@ def test_full_tibet_tiling_is_fast_enough_for_a_dry_run():
     tiles = processing_tiles((73.0, 26.0, 105.0, 40.0), tile_size_px=10240)
     assert 400 < len(tiles) < 1000
     assert len({t.name for t in tiles}) == len(tiles)
+
+
+def test_items_over_grid_keeps_items_meeting_the_tile():
+    import pystac
+
+    from permafusion.tiles import items_over_grid
+
+    def item(name, west, south, east, north):
+        ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+        return pystac.Item(
+            name,
+            {"type": "Polygon", "coordinates": [ring]},
+            [west, south, east, north],
+            __import__("datetime").datetime(2023, 7, 1),
+            {},
+        )
+
+    tile = processing_tiles((92.848, 34.793, 92.960, 34.886), tile_size_px=10240)[0]
+    items = [item("over", 92.0, 34.0, 93.0, 35.0), item("beside", 95.0, 34.0, 96.0, 35.0)]
+    assert [it.id for it in items_over_grid(items, tile.grid)] == ["over"]

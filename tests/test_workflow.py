@@ -130,7 +130,8 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
         assert np.array(metrics[method]["confusion_matrix"]).shape == (4, 4)
     table = pd.read_csv(out / "patches" / "table1.csv")
     assert {"train", "val", "test", "total"} <= set(table.columns)
-    assert "sig=" not in (out / "items" / "optical.json").read_text()
+    assert not any("sig=" in path.read_text() for path in (out / "items").rglob("*.json"))
+    assert len(list((out / "terrain").glob("*.tif"))) == 1
 
     rerun = snakemake("-n", *config)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
@@ -145,13 +146,15 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
         "build_map",
         "plot_quicklook",
     } <= set(forced)
-    assert not {
-        "generate_demo_data",
-        "search_sar",
-        "search_optical",
-        "composite_sar",
-        "rasterize_labels",
-    } & set(forced)
+    assert forced["composite_optical"] == 12  # one job per month
+    untouched = {"generate_demo_data", "search_items", "check_items", "composite_sar", "rasterize_labels"}
+    assert not untouched & set(forced)
+
+    # new imagery for one month: that month's search and composites, and what depends on them, only
+    july = out / "items" / "optical" / "2023-07.json"
+    month_only = planned_jobs(snakemake("-n", "--forcerun", str(july), *config).stdout)
+    assert month_only["search_items"] == 1 and month_only["composite_optical"] == 1
+    assert "composite_sar" not in month_only and "build_terrain" not in month_only
 
 
 def test_snakemake_lint_is_clean():

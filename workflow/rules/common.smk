@@ -56,7 +56,8 @@ if LABELS and not IS_DEMO and not Path(LABELS).is_file():
 wildcard_constraints:
     aoi="[A-Za-z0-9_-]+",
     tile="[0-9]+_[0-9]+_[0-9]+",
-    sensor="sar|optical|dem",
+    sensor="sar|optical",
+    month="[0-9]{4}-[0-9]{2}",
 
 
 def aoi_path(*parts):
@@ -75,7 +76,7 @@ def final_outputs():
         ]
     print(f"AOI {AOI.name} has no labels: the run stops after the composites. Set `labels` in {AOI_FILE} "
           "to train and map.", file=sys.stderr)
-    return terrain + [aoi_path("composites", t, f"{sensor}.zarr") for t in TILES for sensor in ("sar", "optical")]
+    return terrain + [path for tile in TILES for sensor in ("sar", "optical") for path in composite_paths(tile, sensor)]
 
 
 def get_catalog_files(wildcards):
@@ -86,15 +87,15 @@ def get_catalog_files(wildcards):
             for kind in ("collections", "items") for c in AOI.catalog.collections.values()]
 
 
-def get_search_params(sensor):
-    collection = AOI.catalog.collections[sensor]
+def search_request(sensor, month=None):
+    """The search of one sensor, over one month of the period (None: the whole period, or any date for the DEM)."""
     params = {
         "catalog_kind": AOI.catalog.kind,
         "url": AOI.catalog.url,
-        "collection": collection,
+        "collection": AOI.catalog.collections[sensor],
         "bbox": list(AOI.bbox),
         # the DEM is one static product, dated by its acquisition campaign, not by the AOI period
-        "datetime": None if sensor == "dem" else AOI.datetime_range(),
+        "datetime": None if sensor == "dem" else AOI.datetime_range(month),
         "server_side_query": AOI.catalog.server_side_query,
         **config["search"],
     }
@@ -103,6 +104,34 @@ def get_search_params(sensor):
     if sensor == "sar" and config["sar"]["orbit_state"] != "both":
         params["orbit_state"] = config["sar"]["orbit_state"]
     return params
+
+
+def get_month_search(wildcards):
+    return search_request(wildcards.sensor, wildcards.month)
+
+
+def get_dem_search(wildcards):
+    return search_request("dem")
+
+
+def get_period_search(wildcards):
+    return search_request(wildcards.sensor)
+
+
+def get_month_item_lists(wildcards):
+    return [aoi_path("items", wildcards.sensor, f"{month}.json") for month in MONTHS]
+
+
+def composite_paths(tile, sensor):
+    """A tile's monthly composite stores of one sensor, in time order."""
+    return [aoi_path("composites", tile, sensor, f"{month}.zarr") for month in MONTHS]
+
+
+def get_tile_composites(sensor):
+    def inputs(wildcards):
+        return composite_paths(wildcards.tile, sensor)
+
+    return inputs
 
 
 def get_tile_grid(wildcards):
@@ -118,13 +147,10 @@ def get_labels_file(wildcards):
 
 
 def get_tile_inputs(kind):
-    """Per-tile files of every tile, for AOI-wide rules."""
-    patterns = {
-        "sar": ("composites", "{tile}", "sar.zarr"),
-        "optical": ("composites", "{tile}", "optical.zarr"),
-        "labels": ("labels", "{tile}.tif"),
-        "classes": ("predict", "{tile}.tif"),
-    }
+    """Files of every tile for AOI-wide rules, tile by tile (and month by month for composites)."""
+    if kind in ("sar", "optical"):
+        return [path for tile in TILES for path in composite_paths(tile, kind)]
+    patterns = {"labels": ("labels", "{tile}.tif"), "classes": ("predict", "{tile}.tif")}
     return [aoi_path(*patterns[kind]).format(tile=tile) for tile in TILES]
 
 

@@ -1,23 +1,24 @@
-# Monthly composites per processing tile, all on the tile's UTM 10 m grid.
+# Monthly composites per processing tile and month, all on the tile's UTM 10 m grid. The per-sensor item
+# check is `ancient`: it must have passed (the period is not empty), but its refresh reruns nothing.
 
 
 rule composite_sar:
     input:
-        item_list=f"{RESULTS}/{{aoi}}/items/sar.json",
+        item_list=f"{RESULTS}/{{aoi}}/items/sar/{{month}}.json",
+        checked=ancient(f"{RESULTS}/{{aoi}}/items/sar_per_month.csv"),
     output:
-        directory(f"{RESULTS}/{{aoi}}/composites/{{tile}}/sar.zarr"),
+        directory(f"{RESULTS}/{{aoi}}/composites/{{tile}}/sar/{{month}}.zarr"),
     params:
+        sensor="sar",
         grid=get_tile_grid,
-        months=MONTHS,
         settings={k: config["sar"][k] for k in ("speckle_filter", "window")},
-        gap_fill=config["sar"]["gap_fill"],
         signing=AOI.catalog.signing,
     conda:
         "../../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/composite_sar/{{tile}}.log",
+        f"{RESULTS}/{{aoi}}/logs/composite_sar/{{tile}}/{{month}}.log",
     benchmark:
-        f"{RESULTS}/{{aoi}}/benchmarks/composite_sar/{{tile}}.tsv"
+        f"{RESULTS}/{{aoi}}/benchmarks/composite_sar/{{tile}}/{{month}}.tsv"
     threads: 2
     resources:
         mem_mb=4000,
@@ -27,21 +28,21 @@ rule composite_sar:
 
 rule composite_optical:
     input:
-        item_list=f"{RESULTS}/{{aoi}}/items/optical.json",
+        item_list=f"{RESULTS}/{{aoi}}/items/optical/{{month}}.json",
+        checked=ancient(f"{RESULTS}/{{aoi}}/items/optical_per_month.csv"),
     output:
-        directory(f"{RESULTS}/{{aoi}}/composites/{{tile}}/optical.zarr"),
+        directory(f"{RESULTS}/{{aoi}}/composites/{{tile}}/optical/{{month}}.zarr"),
     params:
+        sensor="optical",
         grid=get_tile_grid,
-        months=MONTHS,
         settings={"mask_classes": config["optical"]["mask_classes"]},
-        gap_fill=config["optical"]["gap_fill"],
         signing=AOI.catalog.signing,
     conda:
         "../../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/composite_optical/{{tile}}.log",
+        f"{RESULTS}/{{aoi}}/logs/composite_optical/{{tile}}/{{month}}.log",
     benchmark:
-        f"{RESULTS}/{{aoi}}/benchmarks/composite_optical/{{tile}}.tsv"
+        f"{RESULTS}/{{aoi}}/benchmarks/composite_optical/{{tile}}/{{month}}.tsv"
     threads: 2
     resources:
         mem_mb=4000,

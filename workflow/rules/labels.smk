@@ -30,7 +30,9 @@ rule build_patches:
         table=f"{RESULTS}/{{aoi}}/patches/table1.csv",
     params:
         tiles=list(TILES),
+        months=MONTHS,
         settings=config["patches"],
+        gap_fill={sensor: config[sensor]["gap_fill"] for sensor in ("sar", "optical")},
     conda:
         "../../envs/geo.yaml"
     log:

@@ -28,6 +28,8 @@ rule plot_quicklook:
         f"{RESULTS}/{{aoi}}/map/quicklook.png",
     conda:
         "../../envs/geo.yaml"
+    params:
+        months=len(MONTHS),
     log:
         f"{RESULTS}/{{aoi}}/logs/plot_quicklook.log",
     threads: 1

@@ -44,13 +44,14 @@ rule evaluate:
 rule predict_tile:
     input:
         checkpoint=f"{RESULTS}/{{aoi}}/model/checkpoint.pt",
-        sar=f"{RESULTS}/{{aoi}}/composites/{{tile}}/sar.zarr",
-        optical=f"{RESULTS}/{{aoi}}/composites/{{tile}}/optical.zarr",
+        sar=get_tile_composites("sar"),
+        optical=get_tile_composites("optical"),
     output:
         f"{RESULTS}/{{aoi}}/predict/{{tile}}.tif",
     params:
         grid=get_tile_grid,
         time_steps=config["patches"]["time_steps"],
+        gap_fill={sensor: config[sensor]["gap_fill"] for sensor in ("sar", "optical")},
         settings=config["predict"],
     conda:
         "../../envs/torch.yaml"

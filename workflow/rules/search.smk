@@ -1,17 +1,20 @@
-# Item search per sensor. Lists are saved unsigned; signing happens when composites read the pixels.
+# Item search per sensor and month: new imagery for one month reruns that month's search
+# (`--forcerun results/<aoi>/items/<sensor>/<month>.json`) and only what depends on it.
+# Lists are saved unsigned; signing happens when composites read the pixels.
 
 
-rule search_sar:
+rule search_items:
     input:
         get_catalog_files,
     output:
-        f"{RESULTS}/{{aoi}}/items/sar.json",
+        f"{RESULTS}/{{aoi}}/items/{{sensor}}/{{month}}.json",
     params:
-        search=get_search_params("sar"),
+        search=get_month_search,
+        allow_empty=True,
     conda:
         "../../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/search_sar.log",
+        f"{RESULTS}/{{aoi}}/logs/search_items/{{sensor}}/{{month}}.log",
     threads: 1
     resources:
         mem_mb=1000,
@@ -19,22 +22,23 @@ rule search_sar:
         "../scripts/search.py"
 
 
-rule search_optical:
+rule check_items:
     input:
-        get_catalog_files,
+        get_month_item_lists,
     output:
-        f"{RESULTS}/{{aoi}}/items/optical.json",
+        f"{RESULTS}/{{aoi}}/items/{{sensor}}_per_month.csv",
     params:
-        search=get_search_params("optical"),
+        search=get_period_search,
+        months=MONTHS,
     conda:
         "../../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/search_optical.log",
+        f"{RESULTS}/{{aoi}}/logs/check_items/{{sensor}}.log",
     threads: 1
     resources:
         mem_mb=1000,
     script:
-        "../scripts/search.py"
+        "../scripts/check_items.py"
 
 
 rule search_dem:
@@ -43,7 +47,8 @@ rule search_dem:
     output:
         f"{RESULTS}/{{aoi}}/items/dem.json",
     params:
-        search=get_search_params("dem"),
+        search=get_dem_search,
+        allow_empty=False,
     conda:
         "../../envs/geo.yaml"
     log:

@@ -2,29 +2,22 @@
 
 import rasterio
 
-from permafusion.composite import open_composite
+from permafusion.composite.series import open_series
 from permafusion.logs import setup_step_logging
 from permafusion.patches import PatchSettings, TileSource, dataset_table, index_patches, write_patches
 
 log = setup_step_logging(snakemake.log[0])
 settings = PatchSettings.from_mapping(snakemake.params.settings)
+months = len(snakemake.params.months)
+steps = slice(months - settings.time_steps, months)  # the latest months of the period
 tiles = []
-for name, sar_path, optical_path, label_path in zip(
-    snakemake.params.tiles,
-    snakemake.input.sar,
-    snakemake.input.optical,
-    snakemake.input.labels,
-    strict=True,
-):
-    sar, optical = open_composite(sar_path), open_composite(optical_path)
-    if sar.sizes["time"] < settings.time_steps:
-        raise ValueError(f"{sar_path} has {sar.sizes['time']} months; patches need {settings.time_steps}")
+for number, (name, label_path) in enumerate(zip(snakemake.params.tiles, snakemake.input.labels, strict=True)):
+    monthly = slice(number * months, (number + 1) * months)
+    sar = open_series(snakemake.input.sar[monthly])["backscatter"].isel(time=steps)
+    optical = open_series(snakemake.input.optical[monthly])["reflectance"].isel(time=steps)
     with rasterio.open(label_path) as dataset:
         label = dataset.read(1)
-    steps = slice(-settings.time_steps, None)  # the latest months of the period
-    tiles.append(
-        TileSource(name, sar["backscatter"].isel(time=steps), optical["reflectance"].isel(time=steps), label)
-    )
+    tiles.append(TileSource(name, sar, optical, label))
 
 index = index_patches(tiles, settings)
 log.info("%d patches: %s", len(index), index["split"].value_counts().to_dict())
@@ -33,6 +26,7 @@ write_patches(
     index,
     snakemake.output.store,
     settings,
+    gap_fill=snakemake.params.gap_fill,
     progress=lambda done, total: done % 50 == 0 and log.info("patches written: %d/%d", done, total),
 )
 index.to_csv(snakemake.output.index, index=False)

@@ -1,6 +1,4 @@
-"""Monthly composite of one sensor over one tile (the rule's output name says which sensor)."""
-
-from pathlib import Path
+"""Composite of one sensor over one tile for one month."""
 
 from permafusion.composite import (
     OpticalSettings,
@@ -9,48 +7,29 @@ from permafusion.composite import (
     build_sar_composite,
     write_composite,
 )
-from permafusion.composite.gaps import fill_composite_gaps
 from permafusion.grid import GridSpec
 from permafusion.logs import setup_step_logging
 from permafusion.search import load_items
 from permafusion.signing import signer_for
+from permafusion.tiles import items_over_grid
 
 log = setup_step_logging(snakemake.log[0])
-sensor = Path(snakemake.output[0]).stem  # sar.zarr -> sar
+sensor, month = snakemake.params.sensor, snakemake.wildcards.month
 grid = GridSpec.from_mapping(snakemake.params.grid)
-items = load_items(snakemake.input.item_list)
-log.info(
-    "%s composite of %d items on %s %s grid, %d months",
-    sensor,
-    len(items),
-    grid.crs,
-    grid.shape,
-    len(snakemake.params.months),
-)
+items = items_over_grid(load_items(snakemake.input.item_list), grid)
+log.info("%s composite of %s: %d items over the tile %s %s", sensor, month, len(items), grid.crs, grid.shape)
 common = {
     "grid": grid,
-    "months": snakemake.params.months,
+    "months": [month],
     "sign": signer_for(snakemake.params.signing),
     "threads": snakemake.threads,
 }
 if sensor == "sar":
-    composite = build_sar_composite(
-        items, settings=SarSettings.from_mapping(snakemake.params.settings), **common
-    )
+    settings = SarSettings.from_mapping(snakemake.params.settings)
+    composite = build_sar_composite(items, settings=settings, **common)
 else:
-    composite = build_optical_composite(
-        items, settings=OpticalSettings.from_mapping(snakemake.params.settings), **common
-    )
-counts = composite["valid_count"].mean(dim=("y", "x")).values
-log.info(
-    "mean valid observations per month: %s",
-    dict(zip(snakemake.params.months, counts.round(2).tolist(), strict=True)),
-)
-variable = "backscatter" if sensor == "sar" else "reflectance"
-composite = fill_composite_gaps(composite, variable, snakemake.params.gap_fill)
-log.info(
-    "gap filling (%s): %.1f%% of pixel-months filled",
-    snakemake.params.gap_fill,
-    100 * float(composite["filled"].mean()),
-)
+    settings = OpticalSettings.from_mapping(snakemake.params.settings)
+    composite = build_optical_composite(items, settings=settings, **common)
+counts = composite["valid_count"].values
+log.info("mean valid observations %.2f; %.1f%% of pixels observed", counts.mean(), 100 * (counts > 0).mean())
 write_composite(composite, snakemake.output[0])

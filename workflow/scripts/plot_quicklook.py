@@ -3,7 +3,8 @@
 import numpy as np
 from rasterio.enums import Resampling
 
-from permafusion.composite import open_composite, tile_grid
+from permafusion.composite import tile_grid
+from permafusion.composite.series import open_series
 from permafusion.logs import setup_step_logging
 from permafusion.mapping import optical_rgb, plot_quicklook, preview_grid, read_class_map, resample_to_grid
 
@@ -12,8 +13,9 @@ classes, map_grid = read_class_map(snakemake.input.map)
 grid = preview_grid(map_grid)
 classes = resample_to_grid(classes, map_grid, grid, resampling=Resampling.mode, nodata=0)
 rgb = np.full((3, *grid.shape), np.nan, dtype=np.float32)
-for path in snakemake.input.optical:
-    optical = open_composite(path)
+months = snakemake.params.months
+for first in range(0, len(snakemake.input.optical), months):
+    optical = open_series(snakemake.input.optical[first : first + months])
     # the median over the months with valid data: a cloud- and snow-free view of the summer surface
     true_colour = optical["reflectance"].sel(band=["B04", "B03", "B02"]).median("time", skipna=True).values
     tile_rgb = resample_to_grid(

@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from permafusion.composite import open_composite
+from permafusion.composite.gaps import fill_gaps
+from permafusion.composite.series import open_series
 from permafusion.grid import GridSpec
 from permafusion.logs import setup_step_logging
 from permafusion.mapping import write_class_cog
@@ -14,21 +15,24 @@ torch.set_num_threads(snakemake.threads)
 grid = GridSpec.from_mapping(snakemake.params.grid)
 model, norm_stats = load_model(snakemake.input.checkpoint, device="auto")
 steps = snakemake.params.time_steps  # the latest months, as in the patches
-sar = open_composite(snakemake.input.sar)["backscatter"].values[-steps:]
-optical = open_composite(snakemake.input.optical)["reflectance"].values[-steps:]
-if sar.shape[-2:] != grid.shape or optical.shape[-2:] != grid.shape:
-    raise ValueError(f"composites {sar.shape} / {optical.shape} do not match the tile grid {grid.shape}")
+inputs = {}
+for sensor, variable in (("sar", "backscatter"), ("optical", "reflectance")):
+    values = open_series(snakemake.input[sensor])[variable].values[-steps:]
+    if values.shape[-2:] != grid.shape:
+        raise ValueError(f"{sensor} composites {values.shape} do not match the tile grid {grid.shape}")
+    observed = np.isfinite(values).all(axis=1)
+    inputs[sensor] = fill_gaps(values, observed, snakemake.params.gap_fill[sensor])[0]
 settings = snakemake.params.settings
 probabilities = predict_probabilities(
     model,
     norm_stats,
-    sar,
-    optical,
+    inputs["sar"],
+    inputs["optical"],
     window=settings["window"],
     overlap=settings["overlap"],
     batch_size=settings["batch_size"],
 )
-valid = observed_mask(sar, optical)
+valid = observed_mask(inputs["sar"], inputs["optical"])
 classes = class_map(probabilities, valid)
 log.info(
     "%s: %d of %d pixels had no observation and are no data",
