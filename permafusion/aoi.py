@@ -77,11 +77,12 @@ class AOI:
         return months
 
     def datetime_range(self, month: str | None = None) -> str:
-        """The period, or one of its months ('YYYY-MM') clipped to the period, as a STAC datetime interval."""
+        """The period, or one month of it ("YYYY-MM", clipped to the period), as a STAC datetime interval."""
         start, end = self.start, self.end
         if month is not None:
             if month not in self.months():
-                raise AOIError(f"month {month} is outside the period {self.start}..{self.end} of {self.source}")
+                period = f"{self.start}..{self.end}"
+                raise AOIError(f"month {month} is outside the period {period} of {self.source}")
             year, number = (int(part) for part in month.split("-"))
             first = dt.date(year, number, 1)
             after = dt.date(year + number // 12, number % 12 + 1, 1)

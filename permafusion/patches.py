@@ -193,7 +193,8 @@ def write_patches(
 
     def window(values: Any, rows: slice, cols: slice, method: GapFill) -> np.ndarray:
         array = np.asarray(values[:, :, rows, cols], dtype=np.float32)
-        return fill_gaps(array, np.isfinite(array).all(axis=1), method)[0]
+        observed = np.asarray(np.isfinite(array).all(axis=1))
+        return fill_gaps(array, observed, method)[0]
 
     by_name = {tile.name: tile for tile in tiles}
     writer = PatchStoreWriter(
