@@ -15,6 +15,7 @@ include: "workflow/rules/search.smk"
 include: "workflow/rules/composite.smk"
 include: "workflow/rules/labels.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/experiments.smk"
 include: "workflow/rules/map.smk"
 
 

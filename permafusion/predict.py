@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from permafusion.classes import NODATA
+from permafusion.classes import NODATA, NUM_CLASSES
 from permafusion.model.permafusionnet import PermaFusionNet
+from permafusion.model.registry import MODEL_NAMES, build_model
 from permafusion.normalize import NormStats, normalize_inputs, validate_norm_stats
 
 
@@ -23,14 +24,18 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def load_model(
     checkpoint: str | Path, device: str | torch.device = "cpu"
-) -> tuple[PermaFusionNet, NormStats]:
+) -> tuple[torch.nn.Module, NormStats]:
     """Rebuild the trained network (in eval mode, on ``device``) and its normalisation statistics.
 
     The checkpoint is read with ``torch.load(weights_only=True)``: it holds only tensors and plain types.
+    The network is rebuilt by :func:`permafusion.model.registry.build_model` from the checkpoint's
+    ``model_name`` and ``model_kwargs``; checkpoints written before ``model_name`` existed hold a
+    PermaFusionNet.
 
     Raises:
         FileNotFoundError: if the checkpoint does not exist.
-        ValueError: if it lacks the keys written by :func:`permafusion.train.train_model`.
+        ValueError: if it lacks the keys written by :func:`permafusion.train.train_model` or names an
+            unknown model.
     """
     path = Path(checkpoint)
     if not path.is_file():
@@ -40,7 +45,12 @@ def load_model(
     missing = {"state_dict", "model_kwargs", "norm_stats"} - set(payload)
     if missing:
         raise ValueError(f"checkpoint {path} lacks {sorted(missing)}; it was not written by train_model")
-    model = PermaFusionNet(**payload["model_kwargs"])
+    name = str(payload.get("model_name", "permafusionnet"))
+    if name not in MODEL_NAMES:
+        raise ValueError(
+            f"checkpoint {path} holds model {name!r}, unknown here; known: {', '.join(MODEL_NAMES)}"
+        )
+    model = build_model(name, preset=None, **payload["model_kwargs"])
     model.load_state_dict(payload["state_dict"])
     model.to(target).eval()
     return model, validate_norm_stats(payload["norm_stats"])
@@ -52,7 +62,7 @@ def _device_of(model: torch.nn.Module) -> torch.device:
 
 @torch.inference_mode()
 def predict_patches(
-    model: PermaFusionNet,
+    model: torch.nn.Module,
     norm_stats: NormStats,
     sar: np.ndarray,
     optical: np.ndarray,
@@ -62,7 +72,7 @@ def predict_patches(
     """Class probabilities (N, K, P, P) float32 for whole patches (P a multiple of 16).
 
     Args:
-        model: the network, put in eval mode here.
+        model: any network of :mod:`permafusion.model.registry`, put in eval mode here.
         norm_stats: statistics from the checkpoint.
         sar: (N, T, 2, P, P) dB with NaN where unobserved.
         optical: (N, T, 6, P, P) reflectance with NaN.
@@ -70,7 +80,7 @@ def predict_patches(
     """
     model.eval()
     device = _device_of(model)
-    out = np.empty((sar.shape[0], model.num_classes, *sar.shape[-2:]), dtype=np.float32)
+    out: np.ndarray | None = None
     for start in range(0, sar.shape[0], batch_size):
         stop = start + batch_size
         s, o = normalize_inputs(
@@ -78,7 +88,12 @@ def predict_patches(
             torch.as_tensor(optical[start:stop], device=device),
             norm_stats,
         )
-        out[start:stop] = torch.softmax(model(s, o), dim=1).float().cpu().numpy()
+        probs = torch.softmax(model(s, o), dim=1).float().cpu().numpy()
+        if out is None:
+            out = np.empty((sar.shape[0], *probs.shape[1:]), dtype=np.float32)
+        out[start:stop] = probs
+    if out is None:  # no patches
+        return np.empty((0, int(getattr(model, "num_classes", NUM_CLASSES)), *sar.shape[-2:]), np.float32)
     return out
 
 

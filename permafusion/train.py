@@ -1,4 +1,13 @@
-"""Training of PermaFusionNet on the patch store (paper §4.5), deterministic on CPU.
+"""Training of PermaFusionNet (or any network of :mod:`permafusion.model.registry`) on the patch store
+(paper §4.5), deterministic on CPU.
+
+Model: ``TrainSettings.model`` names the network (default ``"permafusionnet"``); it is built with
+:func:`~permafusion.model.registry.build_model` ``(model, preset=None, num_steps=T, **model_kwargs())``.
+PermaFusionNet and its ablations take ``encoder_widths``/``lstm_hidden``/``gate_reduction``/``skip_source``
+(for the default model exactly the arguments, and so the initial weights, of ``PermaFusionNet(...)``);
+the baselines take the widths of their own size preset, ``TrainSettings.preset`` (``"paper"`` when unset).
+The checkpoint records ``model_name`` next to ``model_kwargs``, and :func:`permafusion.predict.load_model`
+rebuilds the network by that name. All of them train with the same protocol below.
 
 Protocol: AdamW (lr 1e-4, weight decay 1e-5), cosine annealing over the epochs (stepped once per epoch),
 cross-entropy + soft Dice with equal weights over labeled pixels, gradient clipping at norm 1.0, batch 16.
@@ -45,7 +54,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -54,8 +63,14 @@ import torch
 from permafusion.classes import NODATA, NUM_CLASSES
 from permafusion.losses import CombinedLoss
 from permafusion.metrics import confusion_matrix, metrics_report
-from permafusion.model.permafusionnet import PermaFusionNet
 from permafusion.model.presets import model_kwargs_for_preset
+from permafusion.model.registry import (
+    MODEL_NAMES,
+    PERMAFUSIONNET_VARIANTS,
+    SIZE_PRESETS,
+    build_model,
+    preset_kwargs,
+)
 from permafusion.normalize import NormStats, compute_norm_stats, normalize_inputs
 from permafusion.patch_store import PatchArrays, read_patches
 from permafusion.predict import resolve_device
@@ -76,6 +91,10 @@ class TrainSettings:
     """Everything that decides a training run (model widths included); defaults are the paper's.
 
     Attributes:
+        model: the network, a name of :data:`permafusion.model.registry.MODEL_NAMES`.
+        preset: the size preset the widths came from (set by :meth:`from_mapping`); the baselines
+            (``sar_unet``, ``optical_unet``, ``ef_cnn``, ``ca_transformer``) take their sizes from it
+            (``"paper"`` when None). PermaFusionNet and its ablations use the explicit widths below.
         encoder_widths: encoder channels per level (paper: 64, 128, 256, 512).
         lstm_hidden: ConvLSTM hidden channels per layer (paper: 256, 128).
         gate_reduction: squeeze ratio of the cross-modal gates.
@@ -99,6 +118,8 @@ class TrainSettings:
             (on CUDA when they fit in half the free memory), ``True`` or ``False`` (numpy on the host).
     """
 
+    model: str = "permafusionnet"
+    preset: str | None = None
     encoder_widths: tuple[int, ...] = (64, 128, 256, 512)
     lstm_hidden: tuple[int, ...] = (256, 128)
     gate_reduction: int = 16
@@ -122,6 +143,10 @@ class TrainSettings:
 
     def __post_init__(self) -> None:
         problems = []
+        if self.model not in MODEL_NAMES:
+            problems.append(f"model={self.model!r} must be one of {', '.join(MODEL_NAMES)}")
+        if self.preset is not None and self.preset not in SIZE_PRESETS:
+            problems.append(f"preset={self.preset!r} must be one of {', '.join(SIZE_PRESETS)} (or null)")
         if not self.encoder_widths or min(self.encoder_widths) < 1:
             problems.append(f"encoder_widths={self.encoder_widths} needs positive widths")
         if not self.lstm_hidden or min(self.lstm_hidden) < 1:
@@ -152,17 +177,19 @@ class TrainSettings:
         """Settings from a config mapping.
 
         A ``preset`` key (``"paper"`` or ``"small"``, see :mod:`permafusion.model.presets`) fills
-        ``encoder_widths``, ``lstm_hidden`` and ``gate_reduction``; explicit keys override it.
+        ``encoder_widths``, ``lstm_hidden`` and ``gate_reduction``; explicit keys override it. The preset
+        is kept (``preset``) for the baselines' sizes. ``model`` picks the network.
 
         Raises:
             ValueError: for unknown keys or invalid values.
         """
         values = dict(mapping)
-        fields = {f.name for f in dataclasses.fields(cls)}
+        fields = {f.name for f in dataclasses.fields(cls)} - {"preset"}
         merged: dict[str, Any] = {}
         preset = values.pop("preset", None)
         if preset is not None:
             merged.update(model_kwargs_for_preset(str(preset)))
+            merged["preset"] = str(preset)
         unknown = set(values) - fields
         if unknown:
             raise ValueError(
@@ -182,7 +209,13 @@ class TrainSettings:
         return out
 
     def model_kwargs(self) -> dict[str, Any]:
-        """Constructor arguments of :class:`PermaFusionNet`."""
+        """Arguments of ``build_model(self.model, preset=None, **kwargs)`` (without ``num_steps``).
+
+        For PermaFusionNet and its ablations the constructor arguments of :class:`PermaFusionNet` (the
+        ablation's own flag is added by the registry); for a baseline its size preset's arguments.
+        """
+        if self.model not in PERMAFUSIONNET_VARIANTS:
+            return preset_kwargs(self.model, self.preset or "paper")
         return {
             "encoder_widths": self.encoder_widths,
             "lstm_hidden": self.lstm_hidden,
@@ -566,7 +599,8 @@ def _check_resumable(state: Mapping[str, Any], settings: TrainSettings, path: Pa
             "delete it or train with resume off"
         )
     saved, now = state["settings"], settings.to_dict()
-    changed = sorted(k for k in now if k not in RESUME_MAY_CHANGE and saved.get(k) != now[k])
+    defaults = TrainSettings().to_dict()  # settings added since the state was written had these values
+    changed = sorted(k for k in now if k not in RESUME_MAY_CHANGE and saved.get(k, defaults[k]) != now[k])
     if changed:
         diff = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed)
         raise ValueError(
@@ -584,6 +618,15 @@ def _use_device_data(setting: Literal["auto"] | bool, device: torch.device, nbyt
     return nbytes < free // 2
 
 
+def build_network(settings: TrainSettings, *, num_steps: int) -> torch.nn.Module:
+    """The freshly initialised network of ``settings.model`` for ``num_steps`` months per sample.
+
+    Seed torch before calling it for reproducible weights. For the default ``"permafusionnet"`` this is
+    ``PermaFusionNet(**settings.model_kwargs())``, the same call (and so the same weights) as ever.
+    """
+    return build_model(settings.model, preset=None, num_steps=num_steps, **settings.model_kwargs())
+
+
 def train_model(
     *,
     patches: Path,
@@ -594,14 +637,15 @@ def train_model(
     resume: bool = False,
     log: logging.Logger = LOG,
 ) -> dict[str, Any]:
-    """Train PermaFusionNet on the train split, select the epoch on the val split, write the checkpoint.
+    """Train ``settings.model`` on the train split, select the epoch on the val split, write the checkpoint.
 
     Args:
         patches: the Zarr patch store.
         index: the patch index CSV (``patch_id``, ``split`` columns).
         checkpoint: output ``.pt`` file, written atomically whenever validation mean F1 improves; a dict of
-            ``state_dict``, ``model_kwargs``, ``norm_stats``, ``settings``, ``best_epoch``, ``val_metrics``
-            (plus counts and seeds), all plain types, so ``torch.load(path, weights_only=True)`` reads it.
+            ``state_dict``, ``model_name``, ``model_kwargs``, ``norm_stats``, ``settings``, ``best_epoch``,
+            ``val_metrics`` (plus counts and seeds), all plain types, so
+            ``torch.load(path, weights_only=True)`` reads it.
             The full training state goes to :func:`state_path` after every epoch.
         history: output CSV, one row per epoch: epoch, train_loss, val_loss, val_mean_f1, val_oa,
             learning_rate, seconds (rewritten after each epoch).
@@ -665,7 +709,14 @@ def train_model(
         torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
         torch.manual_seed(settings.seed)
 
-        model = PermaFusionNet(**settings.model_kwargs()).to(device)
+        model = build_network(settings, num_steps=train_data.sar.shape[1]).to(device)
+        model_multiple = int(cast(Any, model).size_multiple)
+        crop = settings.train_crop or size
+        if size % model_multiple or crop % model_multiple:
+            raise ValueError(
+                f"{settings.model} needs sides that are multiples of {model_multiple}; patch size {size}, "
+                f"train_crop {settings.train_crop}: change them"
+            )
         n_params = sum(p.numel() for p in model.parameters())
         loss_fn = CombinedLoss(ce_weight=settings.ce_weight, dice_weight=settings.dice_weight)
         optimizer = torch.optim.AdamW(
@@ -701,7 +752,8 @@ def train_model(
                 model, device_ids=[device.index] if device.type == "cuda" else None
             )
         log.info(
-            "PermaFusionNet with %s parameters on %s x %d process(es), %s, augmentation %s",
+            "%s with %s parameters on %s x %d process(es), %s, augmentation %s",
+            settings.model,
             f"{n_params:,}",
             device,
             procs.world,
@@ -760,7 +812,8 @@ def train_model(
                     payload = {
                         "format_version": 1,
                         "state_dict": weights,
-                        "model_kwargs": model.model_kwargs(),
+                        "model_name": settings.model,
+                        "model_kwargs": cast(Any, model).model_kwargs(),
                         "norm_stats": stats,
                         "settings": settings.to_dict(),
                         "best_epoch": epoch,

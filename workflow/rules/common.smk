@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from permafusion.aoi import AOIError, aoi_from_mapping
+from permafusion.experiments import EXPERIMENT_METHODS, RANDOM_FOREST
 from permafusion.tiles import map_grid, processing_tiles
 
 OVERRIDABLE_SECTIONS = ("search", "sar", "optical", "patches", "train", "predict")
@@ -156,3 +157,48 @@ def get_tile_inputs(kind):
 
 def get_train_settings():
     return dict(config["train"])
+
+
+# Experiments of the paper (Tables 2 and 3)
+EXPERIMENTS = config["experiments"]
+TABLE2_METHODS = list(EXPERIMENTS["methods"])
+TABLE3_ABLATIONS = list(EXPERIMENTS["ablations"])
+# every method whose metrics the tables need; the full model always (Table 3 compares with it)
+TABLE_METHODS = list(dict.fromkeys([*TABLE2_METHODS, "permafusionnet", *TABLE3_ABLATIONS]))
+for _method in TABLE_METHODS:
+    if _method not in EXPERIMENT_METHODS:
+        raise WorkflowError(f"experiments: unknown method '{_method}' (in `experiments.methods` or "
+                            f"`experiments.ablations`); known: {', '.join(EXPERIMENT_METHODS)}")
+# networks trained by train_experiment; the main model comes from `train`, the forest from train_random_forest
+NETWORK_EXPERIMENTS = [m for m in EXPERIMENT_METHODS if m not in (RANDOM_FOREST, "permafusionnet")]
+
+
+def get_experiment_train_settings(wildcards):
+    """The main model's training settings with only the network changed."""
+    return {**get_train_settings(), "model": wildcards.method}
+
+
+def get_random_forest_settings(wildcards):
+    return {"forest": dict(EXPERIMENTS["random_forest"]), "seed": get_train_settings().get("seed", 0)}
+
+
+def get_experiment_model(wildcards):
+    """The trained model of a method: the main checkpoint for PermaFusionNet, a joblib file for the forest."""
+    if wildcards.method == "permafusionnet":
+        return f"{RESULTS}/{wildcards.aoi}/model/checkpoint.pt"
+    if wildcards.method == RANDOM_FOREST:
+        return f"{RESULTS}/{wildcards.aoi}/experiments/{RANDOM_FOREST}/model.joblib"
+    return f"{RESULTS}/{wildcards.aoi}/experiments/{wildcards.method}/checkpoint.pt"
+
+
+def get_table_metrics(wildcards):
+    return [f"{RESULTS}/{wildcards.aoi}/experiments/{m}/metrics.json" for m in TABLE_METHODS]
+
+
+def get_tables(wildcards):
+    """Tables 1-3 of the configured AOI; only AOIs with ground truth have them."""
+    if not LABELS:
+        raise WorkflowError(f"AOI {AOI.name} has no labels, so there is nothing to train or score for the "
+                            f"tables: set `labels` in {AOI_FILE} to a GeoPackage of polygons with a class_code "
+                            "column (1..4)")
+    return [aoi_path("tables", f"table{n}.{ext}") for n in (1, 2, 3) for ext in ("csv", "md")]

@@ -1,0 +1,35 @@
+"""Score one method of the comparison on the held-out test patches (same metrics and bootstrap for all)."""
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from permafusion.experiments import evaluate_experiment
+from permafusion.logs import setup_step_logging
+
+log = setup_step_logging(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+metrics = evaluate_experiment(
+    method=snakemake.params.method,
+    model_file=Path(snakemake.input.model),
+    patches=Path(snakemake.input.patches),
+    index=Path(snakemake.input.index),
+    split="test",
+)
+output = Path(snakemake.output[0])
+tmp = output.with_name(output.name + ".tmp")
+tmp.write_text(json.dumps(metrics, indent=2))
+os.replace(tmp, output)
+model = metrics["model"]
+log.info(
+    "%s on %d test patches: OA %.3f %s, mF1 %.3f %s, kappa %.3f",
+    snakemake.params.method,
+    metrics["patches"],
+    model["overall_accuracy"],
+    model["ci95"]["overall_accuracy"],
+    model["mean_f1"] if model["mean_f1"] is not None else float("nan"),
+    model["ci95"]["mean_f1"],
+    model["kappa"] if model["kappa"] is not None else float("nan"),
+)
