@@ -5,14 +5,21 @@
   redacted from error messages, never written anywhere.
 - Read errors raise :class:`AssetReadError` naming item, asset and (unsigned) href: stackstac's
   ``errors_as_nodata`` stays empty, so a broken file can never pass as a cloudy month.
+- A read of a signed href answered HTTP 403 (an expired SAS token) is signed afresh from the unsigned
+  href (planetary_computer's cached token dropped first) and tried once more.
+- :func:`drop_unreadable` is the one exception to failing loudly: when the user allows a fraction of
+  unreadable scenes (``max_failed_read_fraction``), scenes whose assets cannot be opened are skipped,
+  counted and reported, and more than that fraction is still an error.
 - The output coordinates are checked against the grid (pixel centres, exact shape) and replaced by the
   grid's own values, so every stage shares bit-identical coordinates.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,11 +27,17 @@ from typing import Any, Literal
 import dask
 import numpy as np
 import pystac
+import rasterio
 import stackstac
 import xarray as xr
 from rasterio.enums import Resampling as RioResampling
+from stackstac.rio_reader import AutoParallelRioReader
 
 from permafusion.grid import GridSpec
+from permafusion.http import redact
+from permafusion.signing import resign_href
+
+log = logging.getLogger(__name__)
 
 Signer = Callable[[pystac.Item], pystac.Item]
 ResamplingName = Literal["nearest", "bilinear"]
@@ -44,10 +57,173 @@ GDAL_ENV = stackstac.DEFAULT_GDAL_ENV.updated(
 # rejected (stackstac issue #260). A float32 scalar is the same NaN and passes the check.
 _FILL = np.float32(np.nan)
 _URL_IN_MESSAGE = re.compile(r"""(?:https?|s3|gs|az|file)://[^\s'"]+""")
+_FORBIDDEN = re.compile(r"\b403\b")
 
 
 class AssetReadError(RuntimeError):
     """An asset could not be opened or read; the message names the item, asset and unsigned href."""
+
+
+@dataclass(frozen=True)
+class UnreadableScene:
+    """A scene skipped under the failed-read allowance: the first asset that could not be opened."""
+
+    item_id: str
+    asset: str
+    href: str  # unsigned
+    error: str  # redacted
+
+    def __str__(self) -> str:
+        return f"{self.item_id} ({self.asset!r}: {self.error})"
+
+
+class _RedactSecrets(logging.Filter):
+    """Drops query strings (SAS tokens) from records of libraries that log the hrefs they open."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg, record.args = redact(message), None
+        return True
+
+
+#: Loggers that print signed hrefs at DEBUG level (stackstac's timer, rasterio's dataset open/close).
+_HREF_LOGGERS = (
+    "stackstac.timer",
+    "rasterio",
+    "rasterio._base",
+    "rasterio._io",
+    "rasterio._env",
+    "rasterio.env",
+)
+for _name in _HREF_LOGGERS:
+    logging.getLogger(_name).addFilter(_RedactSecrets())
+
+
+def _is_expired_token(error: BaseException, url: str) -> bool:
+    return "?" in url and _FORBIDDEN.search(str(error)) is not None
+
+
+def _reader_type(sign: Signer | None) -> type[AutoParallelRioReader]:
+    """stackstac's reader, re-signing once (from the unsigned href) when a signed href answers 403."""
+    if sign is None:
+        return AutoParallelRioReader
+    resign: Signer = sign
+
+    class ResigningReader(AutoParallelRioReader):
+        url: str
+        _resigned = False
+
+        def _may_resign(self, error: BaseException) -> bool:
+            return not self._resigned and _is_expired_token(error, self.url)
+
+        def _resign(self) -> None:
+            self._resigned = True
+            log.warning(
+                "HTTP 403 from %s (expired token?): signing it afresh and retrying once", redact(self.url)
+            )
+            self.url = resign_href(self.url, resign)
+
+        def _open(self) -> Any:
+            try:
+                return super()._open()
+            except RuntimeError as error:
+                if not self._may_resign(error):
+                    raise
+                self._resign()
+                return super()._open()
+
+        def read(self, window: Any, **kwargs: Any) -> np.ndarray:
+            try:
+                return super().read(window, **kwargs)
+            except RuntimeError as error:
+                if not self._may_resign(error):
+                    raise
+                self.close()  # not under the dataset lock here (``_open`` is, so it must not close)
+                self._resign()
+                return super().read(window, **kwargs)
+
+    return ResigningReader
+
+
+def _probe(href: str, sign: Signer | None) -> str | None:
+    """Open ``href`` (header only) as stackstac would; None when it opens, else the redacted error."""
+    for attempt in (1, 2):
+        try:
+            with GDAL_ENV.open, rasterio.open(href):
+                return None
+        except Exception as error:  # rasterio/GDAL errors have many types: report whatever it was
+            if attempt == 1 and sign is not None and _is_expired_token(error, href):
+                log.warning(
+                    "HTTP 403 from %s (expired token?): signing it afresh and retrying once", redact(href)
+                )
+                href = resign_href(href, sign)
+                continue
+            return redact(" ".join(str(error).split()))[:300]
+    return None  # pragma: no cover
+
+
+def drop_unreadable(
+    items: Sequence[pystac.Item],
+    *,
+    assets: Sequence[str],
+    sign: Signer | None = None,
+    max_failed_read_fraction: float = 0.0,
+    threads: int = 4,
+) -> tuple[list[pystac.Item], list[UnreadableScene]]:
+    """Open every asset of every scene; skip unreadable scenes within the allowed fraction.
+
+    Only file headers are read (one or two range requests per asset), through the same GDAL settings,
+    signing and 403 re-signing as the pixel reads. A scene (item) is unreadable when any of ``assets``
+    that it has cannot be opened. Pixel reads that fail later, after a successful open, still raise.
+
+    Args:
+        items: the scenes (not modified; copies are signed).
+        assets: asset keys to check.
+        sign: as for :func:`stack_assets`.
+        max_failed_read_fraction: the largest fraction of ``items`` that may be unreadable and skipped
+            (config `composite.max_failed_read_fraction`); 0 makes any unreadable scene an error.
+        threads: concurrent header reads.
+
+    Returns:
+        The readable items (the originals, unsigned, in input order) and the skipped scenes.
+
+    Raises:
+        AssetReadError: more than ``max_failed_read_fraction`` of the scenes are unreadable.
+        ValueError: ``max_failed_read_fraction`` is outside [0, 1).
+    """
+    if not 0.0 <= max_failed_read_fraction < 1.0:
+        raise ValueError(f"max_failed_read_fraction must be in [0, 1), got {max_failed_read_fraction}")
+    if not items:
+        return [], []
+    prepared, hrefs = prepare_items(items, sign)
+    jobs = [
+        (index, key, copy.assets[key].get_absolute_href() or copy.assets[key].href)
+        for index, copy in enumerate(prepared)
+        for key in assets
+        if key in copy.assets
+    ]
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        errors = list(pool.map(lambda job: _probe(job[2], sign), jobs))
+    failed: dict[int, UnreadableScene] = {}
+    for (index, key, href), error in zip(jobs, errors, strict=True):
+        if error is not None and index not in failed:
+            unsigned = hrefs.get(href, ("", "", href.split("?", 1)[0]))[2]
+            failed[index] = UnreadableScene(items[index].id, key, unsigned, error)
+    skipped = [failed[i] for i in sorted(failed)]
+    if skipped:
+        listed = "; ".join(map(str, skipped[:10])) + ("; ..." if len(skipped) > 10 else "")
+        summary = f"{len(skipped)} of {len(items)} scenes unreadable: {listed}"
+        if len(skipped) > max_failed_read_fraction * len(items):
+            raise AssetReadError(
+                f"{summary}. That is more than `max_failed_read_fraction` ({max_failed_read_fraction:g}) "
+                "allows: check the files, the signing step and the network, or raise the fraction to skip "
+                "them"
+            )
+        log.warning(
+            "%s; skipped (allowed by `max_failed_read_fraction` %g)", summary, max_failed_read_fraction
+        )
+    return [item for i, item in enumerate(items) if i not in failed], skipped
 
 
 @dataclass
@@ -129,6 +305,7 @@ def stack_assets(
         band_coords=False,
         gdal_env=GDAL_ENV,
         errors_as_nodata=(),
+        reader=_reader_type(sign),
     )
     data = _on_grid(data, grid)
     return AssetStack(data=data, items=prepared, signed_to_unsigned=hrefs)
@@ -166,13 +343,13 @@ def _redacted_errors(signed_to_unsigned: Mapping[str, tuple[str, str, str]]) -> 
         yield
     except Exception as exc:
         text = str(exc)
-        matches = [k for k in signed_to_unsigned if k in text]
+        matches = [k for k in signed_to_unsigned if k in text or k.split("?", 1)[0] + "?" in text]
         if not matches and not text.startswith(("Error opening", "Error reading")):
             raise  # not a read error (a bug elsewhere): keep its type and traceback
         culprit = signed_to_unsigned[max(matches, key=len)] if matches else None
         for signed in sorted(signed_to_unsigned, key=len, reverse=True):
             text = text.replace(signed, signed_to_unsigned[signed][2])
-        text = _URL_IN_MESSAGE.sub(lambda m: m.group(0).split("?", 1)[0], text)  # drop any query (SAS token)
+        text = redact(_URL_IN_MESSAGE.sub(lambda m: m.group(0).split("?", 1)[0], text))  # no SAS token
         where = f"asset {culprit[1]!r} of item {culprit[0]!r} ({culprit[2]})" if culprit else "an asset"
         raise AssetReadError(
             f"could not read {where}: {text}. Check that the file exists and is a valid GeoTIFF; "
