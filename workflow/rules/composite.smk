@@ -13,6 +13,7 @@ rule composite_sar:
         grid=get_tile_grid,
         settings={k: config["sar"][k] for k in ("speckle_filter", "window")},
         signing=AOI.catalog.signing,
+        max_failed_read_fraction=config["composite"]["max_failed_read_fraction"],
     conda:
         "../../envs/geo.yaml"
     log:
@@ -37,6 +38,7 @@ rule composite_optical:
         grid=get_tile_grid,
         settings={"mask_classes": config["optical"]["mask_classes"]},
         signing=AOI.catalog.signing,
+        max_failed_read_fraction=config["composite"]["max_failed_read_fraction"],
     conda:
         "../../envs/geo.yaml"
     log:

@@ -7,6 +7,7 @@ from permafusion.composite import (
     build_sar_composite,
     write_composite,
 )
+from permafusion.composite.read import drop_unreadable
 from permafusion.grid import GridSpec
 from permafusion.logs import setup_step_logging
 from permafusion.search import load_items
@@ -18,17 +19,22 @@ sensor, month = snakemake.params.sensor, snakemake.wildcards.month
 grid = GridSpec.from_mapping(snakemake.params.grid)
 items = items_over_grid(load_items(snakemake.input.item_list), grid)
 log.info("%s composite of %s: %d items over the tile %s %s", sensor, month, len(items), grid.crs, grid.shape)
-common = {
-    "grid": grid,
-    "months": [month],
-    "sign": signer_for(snakemake.params.signing),
-    "threads": snakemake.threads,
-}
+sign = signer_for(snakemake.params.signing)
 if sensor == "sar":
     settings = SarSettings.from_mapping(snakemake.params.settings)
-    composite = build_sar_composite(items, settings=settings, **common)
+    assets = list(settings.polarizations)
 else:
     settings = OpticalSettings.from_mapping(snakemake.params.settings)
+    assets = [*settings.bands, settings.scl_asset]
+if snakemake.params.max_failed_read_fraction > 0 and items:
+    # open every scene first: unreadable ones are skipped and reported, within the allowed share
+    items, unreadable = drop_unreadable(
+        items, assets=assets, sign=sign, max_failed_read_fraction=snakemake.params.max_failed_read_fraction
+    )
+common = {"grid": grid, "months": [month], "sign": sign, "threads": snakemake.threads}
+if sensor == "sar":
+    composite = build_sar_composite(items, settings=settings, **common)
+else:
     composite = build_optical_composite(items, settings=settings, **common)
 counts = composite["valid_count"].values
 log.info("mean valid observations %.2f; %.1f%% of pixels observed", counts.mean(), 100 * (counts > 0).mean())

@@ -11,14 +11,14 @@ from permafusion.stac_server import serve_local_catalog
 log = setup_step_logging(snakemake.log[0])
 params = dict(snakemake.params.search)
 kind, url = params.pop("catalog_kind"), params.pop("url")
-timeout_s = params.pop("timeout_s")
+policy = {key: params.pop(key) for key in ("timeout_s", "retries", "backoff_s")}
 request = SearchRequest(**{**params, "bbox": tuple(params["bbox"])})
 local_files = sorted(snakemake.input, key=lambda f: "/items/" in f)  # collections first
 where = "local catalog" if kind == "local" else url
 with serve_local_catalog(local_files) if kind == "local" else nullcontext(url) as api_url:
     log.info("searching %s at %s (%s)", request.collection, where, request.datetime)
     try:
-        items = search_items(api_url, request, timeout_s=timeout_s)
+        items = search_items(api_url, request, **policy)
     except EmptySearchError as error:
         if not snakemake.params.allow_empty:
             raise
