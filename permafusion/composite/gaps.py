@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-import xarray as xr
 
 GapFill = Literal["none", "nearest", "linear"]
 GAP_FILL_METHODS: tuple[str, ...] = ("none", "nearest", "linear")
@@ -55,27 +54,3 @@ def fill_gaps(values: np.ndarray, observed: np.ndarray, method: GapFill) -> tupl
         gather = np.where(both[:, None], low * (1 - weight[:, None]) + high * weight[:, None], gather)
     result = np.where(filled[:, None], gather, values).astype(np.float32)
     return result, filled
-
-
-def fill_composite_gaps(
-    ds: xr.Dataset, variable: str, method: GapFill, *, rows_per_block: int = 512
-) -> xr.Dataset:
-    """Fill a composite's empty months in place of NaN and add a ``filled`` (time, y, x) flag.
-
-    Works on blocks of rows so memory stays bounded by one block of the whole series.
-    """
-    values = ds[variable].values
-    observed = (ds["valid_count"].values > 0) & np.isfinite(values).all(axis=1)
-    out = np.empty(values.shape, np.float32)
-    flags = np.zeros(observed.shape, bool)
-    for start in range(0, values.shape[2], rows_per_block):
-        rows = slice(start, start + rows_per_block)
-        out[:, :, rows], flags[:, rows] = fill_gaps(values[:, :, rows], observed[:, rows], method)
-    result = ds.copy()
-    result[variable] = (ds[variable].dims, out, ds[variable].attrs)
-    result["filled"] = (("time", "y", "x"), flags.astype(np.uint8))
-    result["filled"].attrs["long_name"] = (
-        f"1 where the month had no valid observation and was filled ({method})"
-    )
-    result.attrs["gap_fill"] = method
-    return result
