@@ -30,7 +30,7 @@ def acquisition_groups(items: Sequence[pystac.Item]) -> np.ndarray:
 
 
 def mosaic_first_valid(
-    values: np.ndarray, valid: np.ndarray, groups: np.ndarray
+    values: np.ndarray, valid: np.ndarray, groups: np.ndarray, *, fill: float | int = np.nan
 ) -> tuple[np.ndarray, np.ndarray]:
     """Merge (n, band, y, x) observations into (g, band, y, x) acquisitions.
 
@@ -38,14 +38,15 @@ def mosaic_first_valid(
         values: (n, band, y, x) data.
         valid: (n, y, x) usable observations.
         groups: (n,) group index in ``0..g-1``.
+        fill: value where no member is valid (NaN suits floats; e.g. 65535 for uint16 DNs).
 
     Returns:
-        ``(values, valid)`` per group; NaN and False where no member is valid.
+        ``(values, valid)`` per group; ``fill`` and False where no member is valid.
     """
     n_groups = int(groups.max()) + 1 if groups.size else 0
     if n_groups == len(groups) and np.array_equal(groups, np.arange(n_groups)):
         return values, valid
-    out = np.full((n_groups,) + values.shape[1:], np.nan, dtype=values.dtype)
+    out = np.full((n_groups,) + values.shape[1:], fill, dtype=values.dtype)
     out_valid = np.zeros((n_groups,) + valid.shape[1:], dtype=bool)
     for i, g in enumerate(groups):
         take = valid[i] & ~out_valid[g]

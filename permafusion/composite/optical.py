@@ -7,7 +7,6 @@ both. Harmonizing before compositing keeps a month from jumping by 0.1 at the ba
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -79,8 +78,79 @@ def valid_observations(reflectance: np.ndarray, scl_ok: np.ndarray) -> np.ndarra
     return scl_ok & np.isfinite(reflectance).all(axis=1)
 
 
+#: DN marking a masked observation in the uint16 median (sorts after every valid harmonized DN).
+DN_MASKED = np.iinfo(np.uint16).max
+
+
+def harmonized_dn(dn: np.ndarray, offsets: Iterable[bool], valid: np.ndarray) -> np.ndarray:
+    """uint16 DNs of a (n, band, y, x) stack with the baseline offset removed, ``DN_MASKED`` where invalid.
+
+    The integer twin of :func:`harmonize`: ``harmonized / 10000`` is exactly its reflectance. ``dn`` must
+    hold whole numbers (L2A DNs read with nearest resampling); ``valid`` is (n, y, x).
+    """
+    offsets = list(offsets)
+    if dn.ndim != 4 or len(offsets) != dn.shape[0] or valid.shape != dn.shape[:1] + dn.shape[2:]:
+        raise ValueError(f"need a (n, band, y, x) stack, n offsets and (n, y, x) valid, got {dn.shape}")
+    out = np.empty(dn.shape, dtype=np.uint16)
+    for i, offset in enumerate(offsets):
+        with np.errstate(invalid="ignore"):  # NaN casts to garbage, overwritten below
+            np.copyto(out[i], dn[i], casting="unsafe")
+        if offset:
+            np.subtract(
+                np.maximum(out[i], np.uint16(BASELINE_OFFSET_DN)), np.uint16(BASELINE_OFFSET_DN), out=out[i]
+            )
+        out[i][:, ~valid[i]] = DN_MASKED
+    return out
+
+
+def _sorted_middle(values: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper middle of the first ``count`` values of each pixel after sorting along axis 0.
+
+    Masked values must sort last (``DN_MASKED`` for uint16, NaN for floats). Returns (band, y, x) arrays.
+    """
+    n = values.shape[0]
+    stack = np.ascontiguousarray(np.moveaxis(values, 0, -1))  # (band, y, x, n): a sort per pixel
+    stack.sort(axis=-1)
+    flat = stack.reshape(-1)
+    count = np.broadcast_to(count.astype(np.intp), stack.shape[:-1]).reshape(-1)
+    base = np.arange(0, flat.size, n, dtype=np.intp)
+    low = flat[base + np.maximum(count - 1, 0) // 2].reshape(stack.shape[:-1])
+    high = flat[base + np.minimum(count // 2, n - 1)].reshape(stack.shape[:-1])
+    return low, high
+
+
+def _mean_of_middles(low: np.ndarray, high: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """float32 ``(low + high) / 2`` as numpy's (nan)median takes it; NaN where ``count`` is 0."""
+    median = (low + high) / np.float32(2)
+    median[:, count == 0] = np.nan
+    return median.astype(np.float32, copy=False)
+
+
+def monthly_median_dn(dn: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`monthly_median` of harmonized uint16 DNs (see :func:`harmonized_dn`), as reflectance.
+
+    Bit-identical to ``monthly_median(harmonize(...), valid)``, about ten times faster: the per-pixel
+    sort runs on 16-bit integers, and only the two middle DNs are converted to reflectance (float64
+    division by 10000, rounded to float32, then averaged in float32 as ``np.nanmedian`` does).
+    """
+    if dn.ndim != 4 or valid.shape != dn.shape[:1] + dn.shape[2:]:
+        raise ValueError(f"dn {dn.shape} and valid {valid.shape} must be (n, band, y, x) and (n, y, x)")
+    count = valid.sum(axis=0, dtype=np.uint16)
+    if dn.shape[0] == 0:
+        return np.full(dn.shape[1:], np.nan, np.float32), count
+    low, high = _sorted_middle(dn, count)
+    return _mean_of_middles(_dn_reflectance(low), _dn_reflectance(high), count), count
+
+
+def _dn_reflectance(dn: np.ndarray) -> np.ndarray:
+    return (dn / QUANTIFICATION).astype(np.float32)
+
+
 def monthly_median(reflectance: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel median over the valid observations of a month.
+
+    Equal to ``np.nanmedian`` over the valid values (the mean of the two middle values for an even
+    count), computed with one sort per pixel.
 
     Args:
         reflectance: (n, band, y, x) float reflectance.
@@ -97,8 +167,7 @@ def monthly_median(reflectance: np.ndarray, valid: np.ndarray) -> tuple[np.ndarr
     count = valid.sum(axis=0).astype(np.uint16)
     if reflectance.shape[0] == 0:
         return np.full(reflectance.shape[1:], np.nan, np.float32), count
-    masked = np.where(valid[:, None, :, :], reflectance, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels give NaN, as wanted
-        median = np.nanmedian(masked, axis=0)
-    return median.astype(np.float32), count
+    dtype = np.float32 if reflectance.dtype.itemsize <= 4 else np.float64
+    masked = np.where(valid[:, None, :, :], reflectance, np.nan).astype(dtype, copy=False)  # NaN sorts last
+    low, high = _sorted_middle(masked, count)
+    return _mean_of_middles(low, high, count), count

@@ -1,0 +1,62 @@
+"""The sort-based medians are bit-identical to ``np.nanmedian`` over the valid observations."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from permafusion.composite import optical
+from permafusion.composite.mosaic import mosaic_first_valid
+
+
+def _nanmedian(reflectance: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(np.where(valid[:, None], reflectance, np.nan), axis=0).astype(np.float32)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 24])
+def test_median_equals_nanmedian_even_and_odd_counts(n):
+    rng = np.random.default_rng(n)
+    dn = rng.integers(1, 12000, (n, 3, 9, 11)).astype(np.float32)
+    dn[rng.random(dn.shape) < 0.05] = 0  # nodata DN
+    dn[rng.random(dn.shape) < 0.02] = np.nan  # outside the file
+    scl_ok = rng.random((n, 9, 11)) > 0.3
+    offsets = rng.random(n) < 0.5  # a month across the baseline change
+    refl = optical.harmonize(dn, offsets)
+    valid = optical.valid_observations(refl, scl_ok)
+    expected = _nanmedian(refl, valid)
+
+    median, count = optical.monthly_median(refl, valid)
+    np.testing.assert_array_equal(median, expected)  # NaN where equal NaN
+    np.testing.assert_array_equal(count, valid.sum(0))
+
+    with np.errstate(invalid="ignore"):
+        valid_dn = scl_ok & (dn > 0).all(axis=1)
+    np.testing.assert_array_equal(valid_dn, valid)
+    median_dn, count_dn = optical.monthly_median_dn(optical.harmonized_dn(dn, offsets, valid_dn), valid_dn)
+    assert median_dn.dtype == np.float32 and count_dn.dtype == np.uint16
+    np.testing.assert_array_equal(median_dn, expected)
+    np.testing.assert_array_equal(count_dn, count)
+
+
+def test_harmonized_dn_clips_the_offset_and_marks_masked():
+    dn = np.array([0, 500, 1000, 1500, 65535], np.float32).reshape(5, 1, 1, 1)
+    valid = np.array([False, True, True, True, True]).reshape(5, 1, 1)
+    out = optical.harmonized_dn(dn, [True] * 5, valid)
+    np.testing.assert_array_equal(out.ravel(), [optical.DN_MASKED, 0, 0, 500, 64535])
+
+
+def test_median_dn_with_mosaicked_groups():
+    dn = np.array([[2000, 0], [3000, 4000], [5000, 5000]], np.float32)[:, None, None, :]
+    valid = dn[:, 0] > 0
+    harmonized = optical.harmonized_dn(dn, [False] * 3, valid)
+    merged, merged_valid = mosaic_first_valid(harmonized, valid, np.array([0, 0, 1]), fill=optical.DN_MASKED)
+    median, count = optical.monthly_median_dn(merged, merged_valid)
+    np.testing.assert_array_equal(count, [[2, 2]])
+    np.testing.assert_allclose(median[0, 0], [0.35, 0.45], rtol=1e-6)
+
+
+def test_median_dn_of_no_observation():
+    median, count = optical.monthly_median_dn(np.zeros((0, 2, 3, 3), np.uint16), np.zeros((0, 3, 3), bool))
+    assert np.isnan(median).all() and (count == 0).all()
