@@ -5,7 +5,7 @@ import pytest
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "stac"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stac_fixtures() -> Path:
     """Real Planetary Computer / Earth Search metadata in ../shared/fixtures/stac (skip when absent)."""
     if not SHARED_FIXTURES.is_dir():

@@ -7,7 +7,6 @@ import logging
 import time
 
 import pytest
-from conftest import SHARED_FIXTURES
 from faults import EXPIRED_TOKEN, TRUNCATE, fault_server, hang, rule, status
 
 from permafusion.http import RetryPolicy, redact, urllib3_retry
@@ -20,11 +19,8 @@ FAST = {"timeout_s": 2.0, "retries": 3, "backoff_s": 0.01}
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
+def api(tmp_path_factory, stac_fixtures):
     """rustac serving the five PC sentinel-2-l2a items of 2019-01-01, for the whole module."""
-    if not SHARED_FIXTURES.is_dir():
-        pytest.skip(f"real STAC fixtures not found at {SHARED_FIXTURES}")
-    stac_fixtures = SHARED_FIXTURES
     tmp = tmp_path_factory.mktemp("catalog")
     items = [
         json.loads(p.read_text())
