@@ -47,7 +47,9 @@ def test_dry_run_of_every_shipped_aoi(aoi, tmp_path):
 
 
 def test_dry_run_of_the_full_tibet_extent(tmp_path):
-    result = snakemake("-n", "--quiet", "rules", "--config", "aoi=tibet", "extent=full", f"results={tmp_path}")
+    result = snakemake(
+        "-n", "--quiet", "rules", "--config", "aoi=tibet", "extent=full", f"results={tmp_path}"
+    )
     assert planned_jobs(result.stdout + result.stderr)["composite_sar"] > 400
 
 
