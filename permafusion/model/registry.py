@@ -20,8 +20,7 @@ from torch import nn
 
 from permafusion.model.baselines.cross_attention import CrossAttentionTransformer
 from permafusion.model.baselines.early_fusion import EarlyFusionCNN
-from permafusion.model.baselines.optical_unet import OpticalUNet
-from permafusion.model.baselines.sar_unet import SarUNet
+from permafusion.model.baselines.single_sensor_unet import OpticalUNet, SarUNet
 from permafusion.model.permafusionnet import PermaFusionNet
 from permafusion.model.presets import MODEL_PRESETS
 

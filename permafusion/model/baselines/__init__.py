@@ -2,9 +2,8 @@
 
 from permafusion.model.baselines.cross_attention import CrossAttentionTransformer
 from permafusion.model.baselines.early_fusion import EarlyFusionCNN
-from permafusion.model.baselines.optical_unet import OpticalUNet
 from permafusion.model.baselines.random_forest import FEATURE_NAMES, RandomForestBaseline, pixel_features
-from permafusion.model.baselines.sar_unet import SarUNet
+from permafusion.model.baselines.single_sensor_unet import OpticalUNet, SarUNet
 from permafusion.model.baselines.unet import UNet
 
 __all__ = [

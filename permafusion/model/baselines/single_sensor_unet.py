@@ -1,8 +1,9 @@
-"""SAR-only U-Net baseline (paper §5.1, "Single-modal SAR U-Net")."""
+"""Single-modal U-Net baselines (paper §5.1, "Single-modal SAR U-Net" and "Single-modal Optical U-Net")."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
@@ -10,13 +11,16 @@ from torch import nn
 from permafusion.model.baselines.unet import UNet, check_series, stack_time
 
 
-class SarUNet(nn.Module):
-    """U-Net on the Sentinel-1 series only; the optical input is accepted and ignored.
+class SingleSensorUNet(nn.Module):
+    """U-Net on one sensor's series; the other sensor's input is accepted and ignored.
 
-    Time is handled by stacking: the T monthly VV/VH maps become ``T * sar_channels`` input channels
-    (time-major), so the network is built for a fixed ``num_steps`` and learns month-specific filters in its
-    first layer; there is no recurrence and no weight sharing across months.
+    Time is handled by stacking: the T monthly maps become ``T * channels`` input channels (time-major), so
+    the network is built for a fixed ``num_steps`` and learns month-specific filters in its first layer;
+    there is no recurrence and no weight sharing across months. Optical months without an observation
+    arrive as 0 (the band mean, after normalisation). Subclasses fix ``sensor``.
     """
+
+    sensor: ClassVar[Literal["sar", "optical"]]
 
     def __init__(
         self,
@@ -31,8 +35,9 @@ class SarUNet(nn.Module):
         """Build the network.
 
         Args:
-            sar_channels: SAR bands per time step (VV, VH).
-            optical_channels: optical bands per time step; only checked, never used.
+            sar_channels: SAR bands per time step (VV, VH); only checked by the optical U-Net.
+            optical_channels: optical bands per time step (B02 B03 B04 B08 B11 B12); only checked by the
+                SAR U-Net.
             num_classes: output classes.
             num_steps: T, the time steps stacked into channels.
             widths: U-Net encoder widths, shallow first (H, W multiples of ``2 ** len(widths)``).
@@ -45,13 +50,12 @@ class SarUNet(nn.Module):
         self.optical_channels = optical_channels
         self.num_classes = num_classes
         self.num_steps = num_steps
-        self.unet = UNet(
-            num_steps * sar_channels, num_classes, widths=widths, bottleneck_width=bottleneck_width
-        )
+        channels = sar_channels if self.sensor == "sar" else optical_channels
+        self.unet = UNet(num_steps * channels, num_classes, widths=widths, bottleneck_width=bottleneck_width)
         self.size_multiple = self.unet.size_multiple
 
     def forward(self, sar: torch.Tensor, optical: torch.Tensor) -> torch.Tensor:
-        """Logits (B, num_classes, H, W) for sar (B, T, 2, H, W); optical (B, T, 6, H, W) is ignored."""
+        """Logits (B, num_classes, H, W) from sar (B, T, 2, H, W) or optical (B, T, 6, H, W) by sensor."""
         check_series(
             sar,
             optical,
@@ -60,7 +64,7 @@ class SarUNet(nn.Module):
             num_steps=self.num_steps,
             size_multiple=self.size_multiple,
         )
-        return self.unet(stack_time(sar))
+        return self.unet(stack_time(sar if self.sensor == "sar" else optical))
 
     def model_kwargs(self) -> dict[str, object]:
         """Plain constructor arguments (JSON-ready) that rebuild this architecture."""
@@ -72,3 +76,15 @@ class SarUNet(nn.Module):
             "widths": list(self.unet.widths),
             "bottleneck_width": self.unet.bottleneck_width,
         }
+
+
+class SarUNet(SingleSensorUNet):
+    """U-Net on the Sentinel-1 series only."""
+
+    sensor = "sar"
+
+
+class OpticalUNet(SingleSensorUNet):
+    """U-Net on the Sentinel-2 series only."""
+
+    sensor = "optical"
