@@ -64,6 +64,7 @@ from permafusion.classes import NODATA, NUM_CLASSES
 from permafusion.losses import CombinedLoss
 from permafusion.metrics import confusion_matrix, metrics_report
 from permafusion.model.presets import model_kwargs_for_preset
+from permafusion.model.pretrained import init_encoders_from_resnet34
 from permafusion.model.registry import (
     MODEL_NAMES,
     PERMAFUSIONNET_VARIANTS,
@@ -110,6 +111,9 @@ class TrainSettings:
         augment: random flips and 90° rotations.
         speckle_looks: looks L of the SAR speckle noise; None or 0 disables it.
         seed: seed of model initialisation, shuffling and augmentation.
+        encoder_init: a local torchvision ResNet-34 state dict that initialises the encoders' 3x3
+            convolutions (seed 000 §4.2; see :mod:`permafusion.model.pretrained`), None for random
+            initialisation. PermaFusionNet and its ablations only, at the paper's widths.
         threads: torch CPU threads for the run; None leaves torch's setting.
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...
         eval_batch_size: patches per forward pass in validation.
@@ -140,6 +144,7 @@ class TrainSettings:
     eval_batch_size: int = 8
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     data_on_device: Literal["auto"] | bool = "auto"
+    encoder_init: str | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -624,7 +629,15 @@ def build_network(settings: TrainSettings, *, num_steps: int) -> torch.nn.Module
     Seed torch before calling it for reproducible weights. For the default ``"permafusionnet"`` this is
     ``PermaFusionNet(**settings.model_kwargs())``, the same call (and so the same weights) as ever.
     """
-    return build_model(settings.model, preset=None, num_steps=num_steps, **settings.model_kwargs())
+    model = build_model(settings.model, preset=None, num_steps=num_steps, **settings.model_kwargs())
+    if settings.encoder_init:
+        if settings.model not in PERMAFUSIONNET_VARIANTS:
+            raise ValueError(
+                f"train.encoder_init (ResNet-34) applies to PermaFusionNet, not {settings.model}"
+            )
+        copied = init_encoders_from_resnet34(model, settings.encoder_init)
+        LOG.info("encoders initialised from ResNet-34 %s (%d tensors)", settings.encoder_init, len(copied))
+    return model
 
 
 def train_model(
