@@ -7,9 +7,7 @@ secret ever reaches the disk or a log.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ import pystac
 import shapely.geometry
 from pystac_client import Client
 
+from permafusion.files import write_json
 from permafusion.http import RequestFailedError, RetryPolicy, stac_api_io
 
 log = logging.getLogger(__name__)
@@ -216,10 +215,7 @@ def _detach(items: Iterable[pystac.Item]) -> None:
 def save_items(items: pystac.ItemCollection, path: str | Path) -> None:
     """Write an ItemCollection atomically, unsigned."""
     _detach(items)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(items.to_dict(transform_hrefs=False)))
-    os.replace(tmp, path)
+    write_json(items.to_dict(transform_hrefs=False), path, indent=None)
 
 
 def load_items(path: str | Path) -> list[pystac.Item]:

@@ -171,6 +171,8 @@ for _method in TABLE_METHODS:
                             f"`experiments.ablations`); known: {', '.join(EXPERIMENT_METHODS)}")
 # networks trained by train_experiment; the main model comes from `train`, the forest from train_random_forest
 NETWORK_EXPERIMENTS = [m for m in EXPERIMENT_METHODS if m not in (RANDOM_FOREST, "permafusionnet")]
+# methods scored by evaluate_experiment; the main model is scored once, by `evaluate`
+SCORED_EXPERIMENTS = [m for m in EXPERIMENT_METHODS if m != "permafusionnet"]
 
 
 def get_experiment_train_settings(wildcards):
@@ -183,16 +185,18 @@ def get_random_forest_settings(wildcards):
 
 
 def get_experiment_model(wildcards):
-    """The trained model of a method: the main checkpoint for PermaFusionNet, a joblib file for the forest."""
-    if wildcards.method == "permafusionnet":
-        return f"{RESULTS}/{wildcards.aoi}/model/checkpoint.pt"
+    """The trained model of a method: a joblib file for the forest, a checkpoint for a network."""
     if wildcards.method == RANDOM_FOREST:
         return f"{RESULTS}/{wildcards.aoi}/experiments/{RANDOM_FOREST}/model.joblib"
     return f"{RESULTS}/{wildcards.aoi}/experiments/{wildcards.method}/checkpoint.pt"
 
 
 def get_table_metrics(wildcards):
-    return [f"{RESULTS}/{wildcards.aoi}/experiments/{m}/metrics.json" for m in TABLE_METHODS]
+    """Scores of every table method; the full model's come from the main `evaluate` rule."""
+    return [
+        aoi_path("eval", "metrics.json") if m == "permafusionnet" else aoi_path("experiments", m, "metrics.json")
+        for m in TABLE_METHODS
+    ]
 
 
 def get_tables(wildcards):

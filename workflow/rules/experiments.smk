@@ -60,7 +60,7 @@ rule evaluate_experiment:
     output:
         f"{RESULTS}/{{aoi}}/experiments/{{method}}/metrics.json",
     wildcard_constraints:
-        method="|".join(EXPERIMENT_METHODS),
+        method="|".join(SCORED_EXPERIMENTS),
     params:
         method="{method}",
     conda:

@@ -1,12 +1,15 @@
-"""Score the trained model and a majority-class baseline on the held-out test patches."""
+"""Score the trained model and a majority-class baseline on the held-out test patches.
 
-import json
-import os
+The per-patch confusion matrices are kept: Tables 2 and 3 use this file for the full model and pair its
+bootstrap with the other methods'.
+"""
+
 from pathlib import Path
 
 import torch
 
 from permafusion.evaluate import evaluate
+from permafusion.files import write_json
 from permafusion.logs import setup_step_logging
 
 log = setup_step_logging(snakemake.log[0])
@@ -16,11 +19,9 @@ metrics = evaluate(
     patches=Path(snakemake.input.patches),
     index=Path(snakemake.input.index),
     split="test",
+    keep_patch_confusion=True,
 )
-output = Path(snakemake.output[0])
-tmp = output.with_name(output.name + ".tmp")
-tmp.write_text(json.dumps(metrics, indent=2))
-os.replace(tmp, output)
+write_json(metrics, snakemake.output[0])
 log.info(
     "test split: model mF1 %.3f OA %.3f; majority baseline mF1 %.3f OA %.3f",
     metrics["model"]["mean_f1"],

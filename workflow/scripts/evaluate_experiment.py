@@ -1,12 +1,11 @@
 """Score one method of the comparison on the held-out test patches (same metrics and bootstrap for all)."""
 
-import json
-import os
 from pathlib import Path
 
 import torch
 
 from permafusion.experiments import evaluate_experiment
+from permafusion.files import write_json
 from permafusion.logs import setup_step_logging
 
 log = setup_step_logging(snakemake.log[0])
@@ -18,10 +17,7 @@ metrics = evaluate_experiment(
     index=Path(snakemake.input.index),
     split="test",
 )
-output = Path(snakemake.output[0])
-tmp = output.with_name(output.name + ".tmp")
-tmp.write_text(json.dumps(metrics, indent=2))
-os.replace(tmp, output)
+write_json(metrics, snakemake.output[0])
 model = metrics["model"]
 log.info(
     "%s on %d test patches: OA %.3f %s, mF1 %.3f %s, kappa %.3f",
