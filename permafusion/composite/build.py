@@ -1,14 +1,14 @@
-"""Monthly SAR and optical composites of one tile: items -> stackstac -> numpy arithmetic -> Dataset.
+"""Monthly SAR and optical composites of one tile: items -> blocks of scenes -> numpy arithmetic -> rows.
 
 Memory stays bounded: months are processed one after the other, and within a month the per-pixel
 reduction runs block by block (``settings.chunksize`` pixels a side, all of the month's acquisitions of
-one block in memory at a time), one row of blocks per dask compute, each block written straight into the
-(time, band, y, x) result. The Lee filter runs on the same blocks with a ``window // 2`` overlap. The
-result itself (float32, 2.9 GB for 6 bands of a 10980 x 10980 tile-month) is the one array held whole.
+one block in memory at a time, :mod:`permafusion.composite.blocks`). Finished rows of blocks go into
+memory, or with ``out`` straight into the Zarr store, so a 10980 x 10980 tile-month never needs its
+2.9 GB result in memory. The Lee filter runs on the same blocks, read with a ``window // 2`` overlap.
 
-Speed (``benchmarks/composite.py``): with all-nearest resampling (the default) the optical median runs on
-uint16 DNs with one sort per pixel, and 20 m bands lying on the grid's 2x lattice are read at 20 m and
-repeated 2 x 2, which is what nearest resampling to 10 m gives. Both are bit-identical to the float path.
+Speed (``benchmarks/composite.py``): assets on the grid's lattice are read from their windows without a
+warp, and with all-nearest resampling (the default) the optical median runs on uint16 DNs with one sort
+per pixel, bit-identical to the float path.
 """
 
 from __future__ import annotations
@@ -16,19 +16,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
 
-import dask.array as da
 import numpy as np
 import pystac
 import xarray as xr
 
 from permafusion.composite import optical, sar
+from permafusion.composite.blocks import BlockReader, RowStencil, reduce_by_blocks
 from permafusion.composite.dataset import make_dataset, month_starts
 from permafusion.composite.mosaic import acquisition_groups, mosaic_first_valid
-from permafusion.composite.read import ResamplingName, Signer, compute, stack_assets
+from permafusion.composite.read import ResamplingName, Signer
 from permafusion.composite.settings import S2_20M_BANDS, OpticalSettings, SarSettings
+from permafusion.composite.store import CompositeWriter, open_composite
 from permafusion.grid import GridSpec
 
 log = logging.getLogger(__name__)
@@ -49,68 +51,103 @@ def items_by_month(items: Sequence[pystac.Item], months: Sequence[str]) -> dict[
     return out
 
 
-def _reduce_blocks(reducer: Callable[..., np.ndarray], n_out: int, *stacks: da.Array) -> da.Array:
-    """Apply ``reducer`` ((n, band, y, x) blocks -> (n_out, y, x)) per spatial block with all of n and band.
+class _InMemory:
+    """Rows of a composite collected into (time, band, y, x) and (time, y, x) arrays."""
 
-    With several stacks the reducer gets one block of each; they must have the same number of spatial
-    blocks (a 20 m stack has half the block size of the 10 m one). The output has the first's chunks.
+    def __init__(self, n_months: int, n_bands: int, grid: GridSpec) -> None:
+        self.values = np.full((n_months, n_bands, *grid.shape), np.nan, np.float32)
+        self.counts = np.zeros((n_months, *grid.shape), np.uint16)
+
+    def write(self, t: int, rows: slice, values: np.ndarray, counts: np.ndarray) -> None:
+        self.values[t, :, rows] = values
+        self.counts[t, rows] = counts
+
+
+def _composite(
+    name: str,
+    items: Sequence[pystac.Item],
+    *,
+    grid: GridSpec,
+    months: Sequence[str],
+    bands: Sequence[str],
+    month_reducer: Callable[[str, list[pystac.Item]], _MonthReducer],
+    threads: int,
+    size: int,
+    finish: RowStencil | None = None,
+    out: str | Path | None,
+) -> xr.Dataset:
+    """The month loop shared by both sensors: every month's rows go to memory or straight into ``out``.
+
+    With ``finish``, the reduced rows pass through that stencil (its ``emit`` is replaced) first.
     """
-    stacks = tuple(s.rechunk({0: -1, 1: -1}) for s in stacks)
-    return da.map_blocks(
-        reducer,
-        *stacks,
-        drop_axis=0,
-        chunks=((n_out,), *stacks[0].chunks[2:]),
-        dtype=np.float32,
-        meta=np.empty((0, 0, 0), np.float32),
+    n_bands = len(bands)
+    times = month_starts(months)
+    sink: _InMemory | CompositeWriter
+    sink = (
+        _InMemory(len(months), n_bands, grid)
+        if out is None
+        else CompositeWriter(out, name=name, grid=grid, times=times, bands=bands)
     )
+    with sink if isinstance(sink, CompositeWriter) else nullcontext():
+        for t, (month, month_items) in enumerate(items_by_month(items, months).items()):
+            start, observed = time.perf_counter(), 0
 
+            def emit(rows: slice, row: np.ndarray, t: int = t) -> None:
+                nonlocal observed
+                sink.write(t, rows, row[:n_bands], row[n_bands].astype(np.uint16))
+                observed += int((row[n_bands] > 0).sum())
 
-def _store(reduced: da.Array, n_bands: int, values: np.ndarray, counts: np.ndarray) -> Any:
-    """A delayed write of (band..., count) blocks straight into ``values`` (band, y, x) and ``counts``."""
-    return da.store(
-        [reduced[:n_bands], reduced[n_bands].astype(np.uint16)], [values, counts], lock=False, compute=False
-    )
-
-
-def _coarse_grid(items: Sequence[pystac.Item], grid: GridSpec, assets: Sequence[str]) -> GridSpec | None:
-    """The 2x coarser grid over ``grid`` when every one of ``assets`` lies on it, else None.
-
-    Then nearest resampling to ``grid`` is a 2 x 2 repeat of each coarse pixel, and reading at the coarse
-    grid (a quarter of the pixels, usually without a warp) and repeating gives the same values.
-    """
-    res = 2 * grid.resolution
-    if grid.shape[0] % 2 or grid.shape[1] % 2:
-        return None
-    try:
-        coarse = GridSpec(grid.epsg, grid.bounds, res)
-    except ValueError:
-        return None
-
-    def on_lattice(offset: float) -> bool:
-        return abs(offset / res - round(offset / res)) < 1e-6
-
-    for item in items:
-        code = item.properties.get("proj:epsg") or str(item.properties.get("proj:code", "")).split(":")[-1]
-        for key in assets:
-            asset = item.assets.get(key)
-            if asset is None:
+            if not month_items:
+                log.info("%s %s: no items, month left empty", name, month)
+                empty = np.full((n_bands + 1, size, grid.shape[1]), np.nan, np.float32)
+                empty[n_bands] = 0
+                for top in range(0, grid.shape[0], size):
+                    rows = slice(top, min(top + size, grid.shape[0]))
+                    emit(rows, empty[:, : rows.stop - rows.start])
                 continue
-            epsg = asset.extra_fields.get("proj:epsg") or code
-            transform = asset.extra_fields.get("proj:transform") or item.properties.get("proj:transform")
-            if str(epsg) != str(grid.epsg) or not transform or len(transform) < 6:
-                return None
-            a, b, c, d, e, f = (float(v) for v in transform[:6])
-            if not (a == res and e == -res and b == 0 and d == 0):
-                return None
-            if not (on_lattice(grid.bounds[0] - c) and on_lattice(f - grid.bounds[3])):
-                return None
-    return coarse
+            reducer = month_reducer(month, month_items)
+            rows_done: Callable[[slice, np.ndarray], None] = emit
+            if finish is not None:
+                finish.emit = emit
+                rows_done = finish
+            try:
+                reduce_by_blocks(
+                    grid.shape,
+                    size=size,
+                    n_out=n_bands + 1,
+                    work=reducer.work,
+                    emit=rows_done,
+                    threads=threads,
+                )
+                if finish is not None:
+                    finish.close()
+            finally:
+                reducer.reader.close()
+            log.info(
+                "%s %s: %d items (%d warped), %d acquisitions, %.0f%% of pixels observed, %.1f s",
+                name,
+                month,
+                len(month_items),
+                len(reducer.reader.warped),
+                reducer.acquisitions,
+                100 * observed / (grid.shape[0] * grid.shape[1]),
+                time.perf_counter() - start,
+            )
+    if isinstance(sink, CompositeWriter):
+        return open_composite(sink.path)
+    return make_dataset(name, sink.values, sink.counts, grid=grid, times=times, bands=bands)
 
 
-def _upsample2(block: np.ndarray) -> np.ndarray:
-    """Nearest 2x upsampling of the last two axes."""
-    return np.repeat(np.repeat(block, 2, axis=-2), 2, axis=-1)
+class _MonthReducer:
+    """One month's reader and the per-block reduction: (rows, cols) -> (band..., count) float32."""
+
+    def __init__(self, reader: BlockReader, groups: np.ndarray, reduce: Callable[[np.ndarray], np.ndarray]):
+        self.reader = reader
+        self.acquisitions = int(groups.max()) + 1
+        self._reduce = reduce
+
+    def work(self, rows: slice, cols: slice) -> np.ndarray:
+        return self._reduce(self.reader.read(rows, cols))
 
 
 def build_sar_composite(
@@ -121,6 +158,7 @@ def build_sar_composite(
     settings: SarSettings,
     sign: Signer | None = None,
     threads: int = 1,
+    out: str | Path | None = None,
 ) -> xr.Dataset:
     """Monthly Sentinel-1 backscatter composites on ``grid``.
 
@@ -134,66 +172,55 @@ def build_sar_composite(
         months: "YYYY-MM" strings; the result has exactly these time steps, in this order.
         settings: compositing settings.
         sign: applied to item copies right before reading (e.g. ``planetary_computer.sign``).
-        threads: dask threads used for reading and reducing.
+        threads: blocks read and reduced at once.
+        out: a Zarr store to stream the result into (written atomically); None keeps it in memory.
 
     Returns:
         Dataset with ``backscatter`` float32 (time, band, y, x) in dB and ``valid_count`` uint16
-        (time, y, x); see :func:`permafusion.composite.dataset.make_dataset`.
+        (time, y, x); see :func:`permafusion.composite.dataset.make_dataset`. Lazy, from ``out``, when
+        ``out`` is given.
 
     Raises:
         AssetReadError: if any asset cannot be read.
     """
-    bands = settings.polarizations
+    bands = list(settings.polarizations)
     n_bands = len(bands)
-    values = np.full((len(months), n_bands, *grid.shape), np.nan, np.float32)
-    counts = np.zeros((len(months), *grid.shape), np.uint16)
     lee = settings.speckle_filter == "lee"
-    for t, (month, month_items) in enumerate(items_by_month(items, months).items()):
-        if not month_items:
-            log.info("SAR %s: no items, month left empty", month)
-            continue
-        start = time.perf_counter()
-        stack = stack_assets(month_items, grid=grid, assets=bands, sign=sign, chunksize=settings.chunksize)
-        groups = acquisition_groups(month_items)
 
-        def reducer(block: np.ndarray, groups: np.ndarray = groups) -> np.ndarray:
+    def month_reducer(month: str, month_items: list[pystac.Item]) -> _MonthReducer:
+        groups = acquisition_groups(month_items)
+        reader = BlockReader(
+            month_items, grid=grid, assets=bands, dtype=np.float32, sign=sign, chunksize=settings.chunksize
+        )
+
+        def reduce(block: np.ndarray) -> np.ndarray:
             valid = sar.valid_observations(block)
             block, valid = mosaic_first_valid(block, valid, groups)
             mean, count = sar.monthly_mean(block, valid)
             return np.concatenate([mean, count[None].astype(np.float32)])
 
-        def finish(block: np.ndarray) -> np.ndarray:
-            mean, count = block[:n_bands], block[n_bands]
-            if lee:
-                mean = sar.speckle_filter_month(mean, count, window=settings.window, enl=settings.enl)
-            return np.concatenate([sar.to_db(mean), block[n_bands:]])
+        return _MonthReducer(reader, groups, reduce)
 
-        reduced = _reduce_blocks(reducer, n_bands + 1, stack.data.data)
-        # The Lee filter needs window // 2 neighbours: blocks overlap by that much (mirrored at the
-        # tile edges, as scipy's "reflect" mode), so the month is filtered block by block too.
-        depth = settings.window // 2 if lee else 0
-        finished = da.map_overlap(
-            finish,
-            reduced,
-            depth={0: 0, 1: depth, 2: depth},
-            boundary="reflect",
-            dtype=np.float32,
-            meta=np.empty((0, 0, 0), np.float32),
-        )
-        compute(
-            _store(finished, n_bands, values[t], counts[t]),
-            signed_to_unsigned=stack.signed_to_unsigned,
-            threads=threads,
-        )
-        log.info(
-            "SAR %s: %d items, %d acquisitions, %.0f%% of pixels observed, %.1f s",
-            month,
-            len(month_items),
-            groups.max() + 1,
-            100 * (counts[t] > 0).mean(),
-            time.perf_counter() - start,
-        )
-    return make_dataset("backscatter", values, counts, grid=grid, times=month_starts(months), bands=bands)
+    def finish(rows: np.ndarray) -> np.ndarray:
+        mean, count = rows[:n_bands], rows[n_bands]
+        if lee:
+            mean = sar.speckle_filter_month(mean, count, window=settings.window, enl=settings.enl)
+        return np.concatenate([sar.to_db(mean), rows[n_bands:]])
+
+    # The Lee filter needs window // 2 neighbours: it runs on whole rows of blocks, one row late, with
+    # the edge rows of the rows above and below (and mirrors at the tile's edges, as over the whole tile).
+    return _composite(
+        "backscatter",
+        items,
+        grid=grid,
+        months=months,
+        bands=bands,
+        month_reducer=month_reducer,
+        threads=threads,
+        size=settings.chunksize,
+        finish=RowStencil(settings.window // 2 if lee else 0, finish, emit=lambda rows, row: None),
+        out=out,
+    )
 
 
 def build_optical_composite(
@@ -204,6 +231,7 @@ def build_optical_composite(
     settings: OpticalSettings,
     sign: Signer | None = None,
     threads: int = 1,
+    out: str | Path | None = None,
 ) -> xr.Dataset:
     """Monthly Sentinel-2 L2A median reflectance composites on ``grid``.
 
@@ -218,107 +246,67 @@ def build_optical_composite(
         months: "YYYY-MM" strings; the result has exactly these time steps, in this order.
         settings: compositing settings.
         sign: applied to item copies right before reading (e.g. ``planetary_computer.sign``).
-        threads: dask threads used for reading and reducing.
+        threads: blocks read and reduced at once.
+        out: a Zarr store to stream the result into (written atomically); None keeps it in memory.
 
     Returns:
         Dataset with ``reflectance`` float32 (time, band, y, x) and ``valid_count`` uint16 (time, y, x);
-        see :func:`permafusion.composite.dataset.make_dataset`.
+        see :func:`permafusion.composite.dataset.make_dataset`. Lazy, from ``out``, when ``out`` is given.
 
     Raises:
         AssetReadError: if any asset cannot be read.
         ValueError: if an item has a malformed ``s2:processing_baseline``.
     """
-    bands = settings.bands
+    bands = list(settings.bands)
     n_bands = len(bands)
-    scl = settings.scl_asset
     mask_classes = settings.mask_classes
-    fine = [b for b in bands if b not in S2_20M_BANDS]
-    coarse = [b for b in bands if b in S2_20M_BANDS] + [scl]
     # All nearest (the default): DNs stay whole numbers and the median runs on uint16.
     integer_dn = settings.resampling_20m == "nearest"
+    resampling: dict[str, ResamplingName] = {
+        band: settings.resampling_20m for band in bands if band in S2_20M_BANDS
+    }
 
-    values = np.full((len(months), n_bands, *grid.shape), np.nan, np.float32)
-    counts = np.zeros((len(months), *grid.shape), np.uint16)
-    for t, (month, month_items) in enumerate(items_by_month(items, months).items()):
-        if not month_items:
-            log.info("optical %s: no items, month left empty", month)
-            continue
-        start = time.perf_counter()
+    def month_reducer(month: str, month_items: list[pystac.Item]) -> _MonthReducer:
         offsets = np.array(
             [
                 optical.has_baseline_offset(it.properties.get("s2:processing_baseline"), _item_time(it))
                 for it in month_items
             ]
         )
-        grid20 = (
-            _coarse_grid(month_items, grid, coarse) if integer_dn and settings.chunksize % 2 == 0 else None
-        )
-        parts: list[tuple[list[str], GridSpec, ResamplingName, int]]
-        if grid20 is not None:  # 20 m bands and SCL read at 20 m, repeated 2 x 2 per block
-            parts = [
-                (fine, grid, "nearest", settings.chunksize),
-                (coarse, grid20, "nearest", settings.chunksize // 2),
-            ]
-        else:  # SCL (categorical) always nearest
-            method: ResamplingName = settings.resampling_20m
-            parts = [
-                (fine + ([scl] if method != "nearest" else []), grid, "nearest", settings.chunksize),
-                ([b for b in coarse if b != scl or method == "nearest"], grid, method, settings.chunksize),
-            ]
-        parts = [part for part in parts if part[0]]
-        stacks = [
-            stack_assets(month_items, grid=g, assets=assets, resampling=how, sign=sign, chunksize=size)
-            for assets, g, how, size in parts
-        ]
-        read_order = [b for part in parts for b in part[0]]
-        upsample = [part[1] is not grid for part in parts]
-        order = [read_order.index(b) for b in bands]
-        scl_index = read_order.index(scl)
-        hrefs = {k: v for s in stacks for k, v in s.signed_to_unsigned.items()}
         groups = acquisition_groups(month_items)
+        reader = BlockReader(
+            month_items,
+            grid=grid,
+            assets=[*bands, settings.scl_asset],  # SCL (categorical) always nearest
+            dtype=np.uint16 if integer_dn else np.float32,
+            resampling=resampling,
+            sign=sign,
+            chunksize=settings.chunksize,
+        )
 
-        def reducer(
-            *blocks: np.ndarray,
-            offsets: np.ndarray = offsets,
-            groups: np.ndarray = groups,
-            order: list[int] = order,
-            scl_index: int = scl_index,
-            upsample: list[bool] = upsample,
-        ) -> np.ndarray:
-            full = [_upsample2(b) if up else b for b, up in zip(blocks, upsample, strict=True)]
-            block = full[0] if len(full) == 1 else np.concatenate(full, axis=1)
-            scl_ok = optical.scl_valid(block[:, scl_index], mask_classes)
+        def reduce(block: np.ndarray) -> np.ndarray:
+            dn, scl = block[:, :n_bands], block[:, n_bands]
             if integer_dn:
-                dn = block[:, order]
-                with np.errstate(invalid="ignore"):
-                    valid = scl_ok & (dn > 0).all(axis=1)  # NaN compares False: nodata too
-                harmonized = optical.harmonized_dn(dn, offsets, valid)
-                harmonized, valid = mosaic_first_valid(harmonized, valid, groups, fill=optical.DN_MASKED)
-                median, count = optical.monthly_median_dn(harmonized, valid)
+                median, count = optical.median_of_dns(
+                    dn, scl, offsets=offsets, groups=groups, mask_classes=mask_classes
+                )
             else:
-                refl = optical.harmonize(block[:, order], offsets)
-                valid = optical.valid_observations(refl, scl_ok)
+                refl = optical.harmonize(dn, offsets)
+                valid = optical.valid_observations(refl, optical.scl_valid(scl, mask_classes))
                 refl, valid = mosaic_first_valid(refl, valid, groups)
                 median, count = optical.monthly_median(refl, valid)
             return np.concatenate([median, count[None].astype(np.float32)])
 
-        reduced = _reduce_blocks(reducer, n_bands + 1, *(s.data.data for s in stacks))
-        # One row of blocks per compute: dask would otherwise read ahead far more blocks than it reduces.
-        row = 0
-        for height in reduced.chunks[1]:
-            rows = slice(row, row + height)
-            compute(
-                _store(reduced[:, rows], n_bands, values[t][:, rows], counts[t][rows]),
-                signed_to_unsigned=hrefs,
-                threads=threads,
-            )
-            row += height
-        log.info(
-            "optical %s: %d items, %d acquisitions, %.0f%% of pixels observed, %.1f s",
-            month,
-            len(month_items),
-            groups.max() + 1,
-            100 * (counts[t] > 0).mean(),
-            time.perf_counter() - start,
-        )
-    return make_dataset("reflectance", values, counts, grid=grid, times=month_starts(months), bands=bands)
+        return _MonthReducer(reader, groups, reduce)
+
+    return _composite(
+        "reflectance",
+        items,
+        grid=grid,
+        months=months,
+        bands=bands,
+        month_reducer=month_reducer,
+        threads=threads,
+        size=settings.chunksize,
+        out=out,
+    )

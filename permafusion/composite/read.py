@@ -43,8 +43,11 @@ Signer = Callable[[pystac.Item], pystac.Item]
 ResamplingName = Literal["nearest", "bilinear"]
 
 #: stackstac's defaults plus HTTP retries; GDAL_DISABLE_READDIR_ON_OPEN stops per-file directory listings.
+#: GDAL's block cache is bounded (MB): left to its default of 5 % of RAM it grows to gigabytes on a big
+#: workstation, and a composite only revisits the source tiles of one row of blocks.
 GDAL_ENV = stackstac.DEFAULT_GDAL_ENV.updated(
     always={
+        "GDAL_CACHEMAX": 256 * 2**20,  # bytes (rasterio sets it through GDALSetCacheMax64)
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "GDAL_HTTP_MAX_RETRY": "5",
         "GDAL_HTTP_RETRY_DELAY": "2",
@@ -100,7 +103,8 @@ for _name in _HREF_LOGGERS:
     logging.getLogger(_name).addFilter(_RedactSecrets())
 
 
-def _is_expired_token(error: BaseException, url: str) -> bool:
+def is_expired_token(error: BaseException, url: str) -> bool:
+    """Whether ``error`` from reading ``url`` is a 403 on a signed href (an expired or revoked token)."""
     return "?" in url and _FORBIDDEN.search(str(error)) is not None
 
 
@@ -115,7 +119,7 @@ def _reader_type(sign: Signer | None) -> type[AutoParallelRioReader]:
         _resigned = False
 
         def _may_resign(self, error: BaseException) -> bool:
-            return not self._resigned and _is_expired_token(error, self.url)
+            return not self._resigned and is_expired_token(error, self.url)
 
         def _resign(self) -> None:
             self._resigned = True
@@ -153,7 +157,7 @@ def _probe(href: str, sign: Signer | None) -> str | None:
             with GDAL_ENV.open, rasterio.open(href):
                 return None
         except Exception as error:  # rasterio/GDAL errors have many types: report whatever it was
-            if attempt == 1 and sign is not None and _is_expired_token(error, href):
+            if attempt == 1 and sign is not None and is_expired_token(error, href):
                 log.warning(
                     "HTTP 403 from %s (expired token?): signing it afresh and retrying once", redact(href)
                 )
@@ -349,12 +353,19 @@ def _redacted_errors(signed_to_unsigned: Mapping[str, tuple[str, str, str]]) -> 
         culprit = signed_to_unsigned[max(matches, key=len)] if matches else None
         for signed in sorted(signed_to_unsigned, key=len, reverse=True):
             text = text.replace(signed, signed_to_unsigned[signed][2])
-        text = redact(_URL_IN_MESSAGE.sub(lambda m: m.group(0).split("?", 1)[0], text))  # no SAS token
-        where = f"asset {culprit[1]!r} of item {culprit[0]!r} ({culprit[2]})" if culprit else "an asset"
-        raise AssetReadError(
-            f"could not read {where}: {text}. Check that the file exists and is a valid GeoTIFF; "
-            "for remote data, that the signing step and network work."
-        ) from None
+        item_id, asset, unsigned = culprit or (None, None, None)
+        raise read_error(item_id, asset, unsigned, text) from None
+
+
+def read_error(item_id: str | None, asset: str | None, unsigned: str | None, error: Any) -> AssetReadError:
+    """The :class:`AssetReadError` for a failed open or read, its message free of any SAS token."""
+    text = " ".join(str(error).split())
+    text = redact(_URL_IN_MESSAGE.sub(lambda m: m.group(0).split("?", 1)[0], text))
+    where = f"asset {asset!r} of item {item_id!r} ({unsigned})" if item_id is not None else "an asset"
+    return AssetReadError(
+        f"could not read {where}: {text}. Check that the file exists and is a valid GeoTIFF; "
+        "for remote data, that the signing step and network work."
+    )
 
 
 def compute(arrays: Any, *, signed_to_unsigned: Mapping[str, tuple[str, str, str]], threads: int = 1) -> Any:

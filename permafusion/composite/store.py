@@ -1,12 +1,24 @@
-"""Composite Datasets on disk: one Zarr store per tile, sensor and period, written atomically."""
+"""Composite Datasets on disk: one Zarr store per tile, sensor and period, written atomically.
+
+:func:`write_composite` writes a Dataset held in memory; :class:`CompositeWriter` streams one row of
+blocks at a time into the store, for tiles whose result is too big to hold.
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 
+import dask.array as da
+import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
+import zarr
+
+from permafusion.composite.dataset import make_dataset
+from permafusion.grid import GridSpec
 
 
 def write_composite(ds: xr.Dataset, path: str | Path) -> Path:
@@ -16,11 +28,22 @@ def write_composite(ds: xr.Dataset, path: str | Path) -> Path:
     a half-written store; an existing store at ``path`` is replaced.
     """
     path = Path(path)
+    tmp = _temporary(path)
+    encoding = {name: {"chunks": _chunks(ds[name])} for name in ds.data_vars}
+    ds.to_zarr(tmp, mode="w", consolidated=True, encoding=encoding)
+    _replace(tmp, path)
+    return path
+
+
+def _temporary(path: Path) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    encoding = {name: {"chunks": _chunks(ds[name])} for name in ds.data_vars}
-    ds.to_zarr(tmp, mode="w", consolidated=True, encoding=encoding)
+    return tmp
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """Move the finished store ``tmp`` to ``path``, replacing any store there."""
     if path.exists():
         old = path.with_name(path.name + ".old")
         path.rename(old)
@@ -28,7 +51,56 @@ def write_composite(ds: xr.Dataset, path: str | Path) -> Path:
         shutil.rmtree(old)
     else:
         tmp.rename(path)
-    return path
+
+
+class CompositeWriter:
+    """Streams a composite into a Zarr store, rows at a time; the store appears at ``path`` only when whole.
+
+    Use as a context manager: the store is laid out (coordinates, attrs, CRS: the same contract as
+    :func:`permafusion.composite.dataset.make_dataset`) on entry, filled by :meth:`write`, and moved into
+    place on a clean exit; after an error the partial store is deleted and ``path`` is left as it was.
+    Every row of every month must be written.
+    """
+
+    def __init__(
+        self, path: str | Path, *, name: str, grid: GridSpec, times: np.ndarray, bands: Sequence[str]
+    ) -> None:
+        self.path = Path(path)
+        self.name = name
+        self._tmp = _temporary(self.path)
+        shape = (len(times), len(bands), *grid.shape)
+        template = make_dataset(
+            name,
+            da.full(shape, np.nan, dtype=np.float32, chunks=(1, -1, 512, 512)),  # type: ignore[arg-type]
+            da.zeros((shape[0], *shape[2:]), dtype=np.uint16, chunks=(1, 512, 512)),  # type: ignore[arg-type]
+            grid=grid,
+            times=times,
+            bands=bands,
+        )
+        encoding = {var: {"chunks": _chunks(template[var])} for var in template.data_vars}
+        # metadata and coordinates only: the data variables are written by ``write``
+        template.to_zarr(self._tmp, mode="w", compute=False, consolidated=True, encoding=encoding)
+        group = zarr.open_group(self._tmp, mode="r+")
+        values, counts = group[name], group["valid_count"]
+        assert isinstance(values, zarr.Array) and isinstance(counts, zarr.Array)
+        self._values: zarr.Array = values
+        self._counts: zarr.Array = counts
+
+    def write(self, t: int, rows: slice, values: np.ndarray, counts: np.ndarray) -> None:
+        """Rows ``rows`` of month ``t``: ``values`` (band, h, width) and ``counts`` (h, width)."""
+        self._values[t, :, rows, :] = values
+        self._counts[t, rows, :] = counts
+
+    def __enter__(self) -> CompositeWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if kind is None:
+            _replace(self._tmp, self.path)
+        else:
+            shutil.rmtree(self._tmp, ignore_errors=True)
 
 
 def _chunks(var: xr.DataArray) -> tuple[int, ...]:

@@ -5,7 +5,6 @@ from permafusion.composite import (
     SarSettings,
     build_optical_composite,
     build_sar_composite,
-    write_composite,
 )
 from permafusion.composite.read import drop_unreadable
 from permafusion.grid import GridSpec
@@ -31,11 +30,21 @@ if snakemake.params.max_failed_read_fraction > 0 and items:
     items, unreadable = drop_unreadable(
         items, assets=assets, sign=sign, max_failed_read_fraction=snakemake.params.max_failed_read_fraction
     )
-common = {"grid": grid, "months": [month], "sign": sign, "threads": snakemake.threads}
+# streamed row by row into the store (written atomically): a full tile-month never sits in memory
+common = {
+    "grid": grid,
+    "months": [month],
+    "sign": sign,
+    "threads": snakemake.threads,
+    "out": snakemake.output[0],
+}
 if sensor == "sar":
     composite = build_sar_composite(items, settings=settings, **common)
 else:
     composite = build_optical_composite(items, settings=settings, **common)
-counts = composite["valid_count"].values
-log.info("mean valid observations %.2f; %.1f%% of pixels observed", counts.mean(), 100 * (counts > 0).mean())
-write_composite(composite, snakemake.output[0])
+counts = composite["valid_count"]
+log.info(
+    "mean valid observations %.2f; %.1f%% of pixels observed",
+    float(counts.mean()),
+    100 * float((counts > 0).mean()),
+)

@@ -1,0 +1,243 @@
+"""A month of scenes, block by block: read every scene's block, reduce it, hand the rows on.
+
+- :class:`BlockReader` reads (scene, band, y, x) blocks of a month's items onto the grid: assets on the
+  grid's lattice straight from their windows (:mod:`permafusion.composite.lattice`), the others through
+  stackstac's warp (:func:`permafusion.composite.read.stack_assets`).
+- :func:`reduce_by_blocks` runs ``reduce(read(block))`` on a thread pool, a bounded number of blocks
+  ahead, and hands each finished row of blocks to ``emit`` in order. Memory is a few blocks of scenes
+  plus one row of results, whatever the size of the tile; ``emit`` may write the row to disk.
+- :class:`RowStencil` applies a moving-window filter (the Lee filter) to those rows, one row late, with
+  its neighbours' edge rows: no block is read twice for its halo.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import pystac
+
+from permafusion.composite import read
+from permafusion.composite.lattice import LatticeReader, Placement, placement
+from permafusion.grid import GridSpec
+
+#: A block of the grid: (rows, cols) slices.
+Block = tuple[slice, slice]
+
+
+class BlockReader:
+    """(n, band, h, w) blocks of ``assets`` of ``items`` on ``grid``, in item order.
+
+    An item is read from its windows when every asset it has lies on the grid's lattice (and needs
+    nearest resampling where its pixels are larger than the grid's); otherwise all its assets go
+    through stackstac's warp with ``resampling``. Missing assets and areas outside a scene hold the fill
+    value: 0 for integer ``dtype`` (Sentinel-2's no-DN value), NaN for floats; so do the files' nodata
+    pixels.
+
+    Args:
+        items: the scenes (not modified; copies are signed right before reading).
+        grid: the output grid.
+        assets: asset keys, in output band order.
+        dtype: output dtype; integer only with all-nearest resampling (whole DNs).
+        resampling: per asset key, "nearest" (default) or "bilinear".
+        sign: as for :func:`permafusion.composite.read.stack_assets`.
+        chunksize: block side of the stackstac arrays (match the blocks read).
+    """
+
+    def __init__(
+        self,
+        items: Sequence[pystac.Item],
+        *,
+        grid: GridSpec,
+        assets: Sequence[str],
+        dtype: np.dtype | type,
+        resampling: Mapping[str, read.ResamplingName] | None = None,
+        sign: read.Signer | None = None,
+        chunksize: int = 512,
+    ) -> None:
+        self.n = len(items)
+        self._buffers = threading.local()
+        self.assets = list(assets)
+        self.dtype = np.dtype(dtype)
+        self.fill = 0 if np.issubdtype(self.dtype, np.integer) else np.nan
+        how = {key: (resampling or {}).get(key, "nearest") for key in self.assets}
+        if np.issubdtype(self.dtype, np.integer) and set(how.values()) != {"nearest"}:
+            raise ValueError("integer blocks need nearest resampling for every asset")
+
+        direct: list[int] = []
+        placements: list[dict[str, Placement]] = []
+        for item in items:
+            places = {key: placement(item, key, grid) for key in self.assets if key in item.assets}
+            on_lattice = all(
+                p is not None and (p.scale == 1 or how[key] == "nearest") for key, p in places.items()
+            )
+            placements.append({k: p for k, p in places.items() if p is not None} if on_lattice else {})
+            if on_lattice:
+                direct.append(len(placements) - 1)
+        self.direct = direct
+        self.warped = [i for i in range(self.n) if i not in set(direct)]
+
+        signed, hrefs = read.prepare_items([items[i] for i in direct], sign)
+        copies: list[pystac.Item] = list(items)
+        for i, copy in zip(direct, signed, strict=True):
+            copies[i] = copy
+        self.lattice = LatticeReader(
+            copies, grid=grid, assets=self.assets, placements=placements, signed_to_unsigned=hrefs, sign=sign
+        )
+        # one stackstac array per resampling method, over the items that need a warp
+        self.stacks: list[tuple[list[int], read.AssetStack]] = []
+        if self.warped:
+            for method in sorted(set(how.values())):
+                keys = [key for key in self.assets if how[key] == method]
+                stack = read.stack_assets(
+                    [items[i] for i in self.warped],
+                    grid=grid,
+                    assets=keys,
+                    resampling=method,  # type: ignore[arg-type]
+                    sign=sign,
+                    chunksize=chunksize,
+                )
+                self.stacks.append(([self.assets.index(k) for k in keys], stack))
+
+    def read(self, rows: slice, cols: slice) -> np.ndarray:
+        """The (n, band, h, w) block at grid ``rows`` and ``cols``.
+
+        The array is this thread's buffer, overwritten by its next call: reduce it before reading more.
+        (Fresh arrays of this size cost more in page faults than the reads themselves.)
+
+        Raises:
+            AssetReadError: an asset cannot be opened or read (hrefs in the message unsigned).
+        """
+        shape = (self.n, len(self.assets), rows.stop - rows.start, cols.stop - cols.start)
+        buffers: dict[tuple[int, ...], np.ndarray] = self._buffers.__dict__.setdefault("by_shape", {})
+        out = buffers.get(shape)
+        if out is None:
+            out = buffers[shape] = np.empty(shape, self.dtype)
+        out.fill(self.fill)
+        if len(self.direct) == self.n:
+            self.lattice.read_into(out, rows, cols, self.direct)
+        elif self.direct:
+            part = np.full((len(self.direct), *out.shape[1:]), self.fill, self.dtype)
+            self.lattice.read_into(part, rows, cols, self.direct)
+            out[self.direct] = part
+        for bands, stack in self.stacks:
+            block = read.compute(
+                stack.data.data[:, :, rows, cols], signed_to_unsigned=stack.signed_to_unsigned
+            )
+            if np.issubdtype(self.dtype, np.integer):
+                block = np.nan_to_num(block, nan=0.0)  # stackstac's NaN fill is the no-DN value 0
+            for j, band in enumerate(bands):
+                out[self.warped, band] = block[:, j]
+        return out
+
+    def close(self) -> None:
+        self.lattice.close()
+
+
+def blocks(shape: tuple[int, int], size: int) -> Iterator[Block]:
+    """The grid's blocks of ``size`` x ``size`` pixels (smaller at the right and bottom), row by row."""
+    height, width = shape
+    for top in range(0, height, size):
+        for left in range(0, width, size):
+            yield slice(top, min(top + size, height)), slice(left, min(left + size, width))
+
+
+def reduce_by_blocks(
+    shape: tuple[int, int],
+    *,
+    size: int,
+    n_out: int,
+    work: Callable[[slice, slice], np.ndarray],
+    emit: Callable[[slice, np.ndarray], None],
+    threads: int = 1,
+) -> None:
+    """Run ``work`` on every block of a ``shape`` grid and ``emit`` the results row of blocks by row.
+
+    Args:
+        shape: (height, width) of the grid.
+        size: block side in pixels.
+        n_out: planes ``work`` returns: it maps (rows, cols) to a float32 (n_out, h, w) array.
+        work: reads and reduces one block; called from ``threads`` threads at once.
+        emit: gets (rows, (n_out, h, width) float32) for each row of blocks, in order, from this thread
+            (a fresh array each time).
+        threads: blocks worked on at once.
+    """
+    width = shape[1]
+    row: np.ndarray | None = None
+    for (rows, cols), result in _in_order(lambda block: work(*block), blocks(shape, size), threads):
+        if cols.start == 0:
+            row = np.empty((n_out, rows.stop - rows.start, width), np.float32)
+        assert row is not None
+        row[:, :, cols] = result
+        if cols.stop == width:
+            emit(rows, row)
+
+
+class RowStencil:
+    """Finishes rows of blocks with a moving-window filter that needs ``halo`` rows of each neighbour.
+
+    Rows arrive in order (from :func:`reduce_by_blocks`); each is finished one row late, once the
+    first ``halo`` rows below it are known, with the last ``halo`` rows above it, and handed on. The
+    rows are whole grid rows, so a filter that mirrors at the array's edges mirrors at the grid's,
+    exactly as over the whole grid at once.
+
+    Args:
+        halo: rows of context needed above and below; at most the height of a row of blocks (the
+            last row of the grid excepted).
+        finish: (planes, h, width) with context -> the same shape, filtered.
+        emit: gets (rows, finished rows) in order.
+    """
+
+    def __init__(
+        self, halo: int, finish: Callable[[np.ndarray], np.ndarray], emit: Callable[[slice, np.ndarray], None]
+    ) -> None:
+        self.halo, self.finish, self.emit = halo, finish, emit
+        self._pending: tuple[slice, np.ndarray] | None = None
+        self._above: np.ndarray | None = None
+
+    def __call__(self, rows: slice, row: np.ndarray) -> None:
+        if self._pending is not None:
+            self._finish_pending(below=row[:, : self.halo])
+        self._pending = (rows, row)
+
+    def close(self) -> None:
+        """Finish the last row (mirrored at the grid's bottom edge)."""
+        if self._pending is not None:
+            self._finish_pending(below=None)
+        self._pending = self._above = None
+
+    def _finish_pending(self, below: np.ndarray | None) -> None:
+        assert self._pending is not None
+        rows, row = self._pending
+        # (only the last row of blocks can be lower than the halo, and then ``below`` reaches the edge)
+        parts = [part for part in (self._above, row, below) if part is not None and part.shape[1]]
+        top = 0 if self._above is None else self._above.shape[1]
+        finished = self.finish(np.concatenate(parts, axis=1) if len(parts) > 1 else row)
+        self.emit(rows, finished[:, top : top + row.shape[1]])
+        self._above = row[:, row.shape[1] - self.halo :]
+
+
+def _in_order(
+    function: Callable[[Block], np.ndarray], items: Iterator[Block], threads: int
+) -> Iterator[tuple[Block, np.ndarray]]:
+    """(item, function(item)) in input order, ``threads`` at a time and at most ``2 * threads`` ahead."""
+    if threads <= 1:
+        for item in items:
+            yield item, function(item)
+        return
+    pool = ThreadPoolExecutor(max_workers=threads)
+    pending: deque[tuple[Block, Future[np.ndarray]]] = deque()
+    try:
+        for item in items:
+            pending.append((item, pool.submit(function, item)))
+            if len(pending) >= 2 * threads:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,267 @@
+"""Direct window reads of assets that lie on the output grid's pixel lattice, without a warp.
+
+A Sentinel-2 band on its MGRS tile, or a Sentinel-1 RTC scene in the tile's UTM zone, shares the grid's
+CRS, its pixel edges fall on the grid's, and its pixel size is a whole multiple of the grid's (10 m or
+20 m on a 10 m grid). Nearest resampling onto the grid is then an index calculation: grid pixel (i, j)
+takes asset pixel ((row0 + i) // scale, (col0 + j) // scale), exactly what a warp with nearest
+resampling gives (no grid pixel centre lies on an asset pixel edge). Reading such windows with rasterio
+costs what decompressing the bytes costs; stackstac's per-chunk warp and dask graph cost several times
+that (``benchmarks/composite.py``), so stackstac is kept for the assets that need a warp.
+
+Datasets stay open for the whole month, one handle per asset used by one thread at a time (a GDAL
+handle must not be used by two at once), and are closed together. Where the assets are signed, a 403
+on open or read (an expired token) is answered by signing afresh from the unsigned href, once, as for
+stackstac's reads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pystac
+import rasterio
+from rasterio.windows import Window
+
+from permafusion.composite import read
+from permafusion.grid import GridSpec
+from permafusion.http import redact
+from permafusion.signing import resign_href
+
+log = logging.getLogger(__name__)
+
+#: Largest pixel-size ratio read directly (60 m bands onto a 10 m grid).
+MAX_SCALE = 6
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an asset lies on a grid: grid pixel (i, j) is asset pixel ((row0+i)//scale, (col0+j)//scale)."""
+
+    scale: int
+    row0: int
+    col0: int
+
+    def span(self, pixels: slice) -> tuple[int, int]:
+        """The asset pixels [first, stop) that grid pixels ``pixels`` (rows or columns) fall in."""
+        return pixels.start // self.scale, (pixels.stop - 1) // self.scale + 1
+
+
+def _asset_epsg(item: pystac.Item, asset: pystac.Asset) -> int | None:
+    for where in (asset.extra_fields, item.properties):
+        epsg = where.get("proj:epsg")
+        if epsg is not None:
+            return int(epsg)
+        code = where.get("proj:code")
+        if isinstance(code, str) and code.upper().startswith("EPSG:"):
+            return int(code.split(":", 1)[1])
+    return None
+
+
+def placement(item: pystac.Item, key: str, grid: GridSpec) -> Placement | None:
+    """How asset ``key`` of ``item`` lies on ``grid``, from its projection metadata; None if it needs a warp.
+
+    None when the metadata is missing, the CRS differs, the pixels are rotated or not a whole multiple of
+    the grid's, or the asset's pixel edges are off the grid's lattice. The file itself is checked
+    against this when opened (:class:`LatticeReader`).
+    """
+    asset = item.assets[key]
+    transform = asset.extra_fields.get("proj:transform") or item.properties.get("proj:transform")
+    if _asset_epsg(item, asset) != grid.epsg or not transform or len(transform) < 6:
+        return None
+    return placement_of(tuple(float(v) for v in transform[:6]), grid)
+
+
+def placement_of(transform: tuple[float, ...], grid: GridSpec) -> Placement | None:
+    """:func:`placement` for an affine ``transform`` (a, b, c, d, e, f) in the grid's CRS."""
+    a, b, c, d, e, f = transform[:6]
+    res = grid.resolution
+    scale = round(a / res)
+    if b != 0 or d != 0 or not 1 <= scale <= MAX_SCALE or a != scale * res or e != -a:
+        return None
+    col0, row0 = (grid.bounds[0] - c) / res, (f - grid.bounds[3]) / res
+    if abs(col0 - round(col0)) > 1e-6 or abs(row0 - round(row0)) > 1e-6:
+        return None
+    return Placement(scale, round(row0), round(col0))
+
+
+class LatticeReader:
+    """Reads windows of on-lattice assets onto a grid; one open dataset per thread and asset.
+
+    Args:
+        items: signed copies (see :func:`permafusion.composite.read.prepare_items`), in output order.
+        grid: the output grid.
+        assets: asset keys in output band order.
+        placements: ``placements[i][key]`` for every asset of item ``i`` that it has.
+        signed_to_unsigned: signed href -> (item id, asset key, unsigned href), for error messages.
+        sign: to sign afresh after a 403; None when hrefs are not signed.
+    """
+
+    def __init__(
+        self,
+        items: list[pystac.Item],
+        *,
+        grid: GridSpec,
+        assets: list[str],
+        placements: list[dict[str, Placement]],
+        signed_to_unsigned: Mapping[str, tuple[str, str, str]],
+        sign: read.Signer | None,
+    ) -> None:
+        self.grid = grid
+        self.assets = assets
+        self.placements = placements
+        self.sign = sign
+        self._hrefs = {
+            (i, key): item.assets[key].get_absolute_href() or item.assets[key].href
+            for i, item in enumerate(items)
+            for key in placements[i]
+        }
+        self._names = {
+            (i, key): signed_to_unsigned.get(href, (items[i].id, key, href.split("?", 1)[0]))
+            for (i, key), href in self._hrefs.items()
+        }
+        # One handle per asset, shared by the threads under its own lock: GDAL caches decompressed
+        # blocks per handle, so a source tile that two output blocks need is decompressed once.
+        self._handles: dict[tuple[int, str], Any] = {}
+        self._locks = {pair: threading.Lock() for pair in self._hrefs}
+        self._calls = itertools.count()
+
+    def read_into(self, out: np.ndarray, rows: slice, cols: slice, indices: Sequence[int]) -> None:
+        """Fill ``out[i]`` (band, h, w) with item ``indices[i]`` at grid ``rows`` and ``cols``.
+
+        Pixels outside an asset are left as they are: ``out`` must hold the fill value already (0 for
+        uint16 DNs, NaN for floats); file nodata becomes the fill value too.
+
+        Raises:
+            AssetReadError: a file cannot be opened or read, or does not lie where its metadata says.
+        """
+        # Concurrent calls start at different items, so that threads rarely wait on the same handle.
+        start = next(self._calls) * max(1, len(indices) // 2)
+        with read.GDAL_ENV.read:
+            self._read_items(out, rows, cols, indices, start)
+
+    def _read_items(
+        self, out: np.ndarray, rows: slice, cols: slice, indices: Sequence[int], start: int
+    ) -> None:
+        for k in range(len(indices)):
+            slot = (start + k) % len(indices)
+            index = indices[slot]
+            for band, key in enumerate(self.assets):
+                where = self.placements[index].get(key)
+                if where is not None:
+                    self._read(out[slot, band], index, key, where, rows, cols)
+
+    def _read(
+        self, out: np.ndarray, index: int, key: str, where: Placement, rows: slice, cols: slice
+    ) -> None:
+        """Read asset ``key`` of item ``index`` into ``out`` (h, w), the grid's ``rows`` and ``cols``."""
+        with self._locks[(index, key)]:
+            for attempt in (1, 2):
+                try:
+                    dataset = self._dataset(index, key)
+                    window = _window(where, rows, cols, dataset.height, dataset.width)
+                    if window is None:
+                        return
+                    _read_window(dataset, window, where, rows, cols, out)
+                    return
+                except read.AssetReadError:
+                    raise
+                except Exception as error:  # rasterio/GDAL raise many types: report whichever it was
+                    href = self._hrefs[(index, key)]
+                    if attempt == 1 and self.sign is not None and read.is_expired_token(error, href):
+                        self._resign(index, key)
+                        continue
+                    raise self._error(index, key, error) from None
+
+    def _dataset(self, index: int, key: str) -> Any:
+        """The open handle of an asset (its lock held by the caller), checked against the metadata."""
+        dataset = self._handles.get((index, key))
+        if dataset is None:
+            with read.GDAL_ENV.open:
+                dataset = rasterio.open(self._hrefs[(index, key)])
+            self._handles[(index, key)] = dataset
+            self._check(index, key, dataset)
+        return dataset
+
+    def _check(self, index: int, key: str, dataset: Any) -> None:
+        epsg = dataset.crs.to_epsg() if dataset.crs is not None else None
+        actual = placement_of(tuple(dataset.transform)[:6], self.grid)
+        if epsg != self.grid.epsg or actual != self.placements[index][key]:
+            item_id, asset, unsigned = self._names[(index, key)]
+            raise read.AssetReadError(
+                f"asset {asset!r} of item {item_id!r} ({unsigned}) does not lie where its STAC metadata "
+                f"says: the file has CRS {dataset.crs} and transform {tuple(dataset.transform)[:6]}. Fix "
+                "the item's proj:* fields (or the file)."
+            )
+
+    def _resign(self, index: int, key: str) -> None:
+        assert self.sign is not None
+        href = self._hrefs[(index, key)]
+        log.warning("HTTP 403 from %s (expired token?): signing it afresh and retrying once", redact(href))
+        stale = self._handles.pop((index, key), None)
+        if stale is not None:
+            stale.close()
+        self._hrefs[(index, key)] = resign_href(href, self.sign)
+
+    def _error(self, index: int, key: str, error: BaseException) -> read.AssetReadError:
+        item_id, asset, unsigned = self._names[(index, key)]
+        return read.read_error(item_id, asset, unsigned, error)
+
+    def close(self) -> None:
+        """Close every dataset opened."""
+        for pair, dataset in list(self._handles.items()):
+            with self._locks[pair]:
+                dataset.close()
+        self._handles.clear()
+
+
+def _window(where: Placement, rows: slice, cols: slice, height: int, width: int) -> Window | None:
+    """The window of asset pixels that grid ``rows`` and ``cols`` fall in, clipped to the file."""
+    top, stop = where.span(slice(where.row0 + rows.start, where.row0 + rows.stop))
+    left, right = where.span(slice(where.col0 + cols.start, where.col0 + cols.stop))
+    top, stop, left, right = max(top, 0), min(stop, height), max(left, 0), min(right, width)
+    if stop <= top or right <= left:
+        return None
+    return Window(left, top, right - left, stop - top)
+
+
+def _read_window(
+    dataset: Any, window: Window, where: Placement, rows: slice, cols: slice, out: np.ndarray
+) -> None:
+    """Read ``window`` of ``dataset`` onto the grid pixels ``out`` (h, w) that it covers."""
+    s = where.scale
+    top, left = int(window.row_off), int(window.col_off)
+    # the grid pixels, relative to rows/cols, covered by the asset pixels of the window
+    r0 = max(top * s - where.row0 - rows.start, 0)
+    r1 = min((top + int(window.height)) * s - where.row0 - rows.start, rows.stop - rows.start)
+    c0 = max(left * s - where.col0 - cols.start, 0)
+    c1 = min((left + int(window.width)) * s - where.col0 - cols.start, cols.stop - cols.start)
+    if s == 1 and out.dtype == np.dtype(dataset.dtypes[0]):  # straight into place
+        target = out[r0:r1, c0:c1]
+        dataset.read(1, window=window, out=target)
+        _mark_nodata(target, dataset.nodata)
+        return
+    values = dataset.read(1, window=window)
+    _mark_nodata(values, dataset.nodata)
+    if s == 1:
+        out[r0:r1, c0:c1] = values
+        return
+    # nearest: each grid pixel takes the asset pixel it lies in (two takes beat 2-D fancy indexing)
+    row_index = (where.row0 + rows.start + np.arange(r0, r1)) // s - top
+    col_index = (where.col0 + cols.start + np.arange(c0, c1)) // s - left
+    out[r0:r1, c0:c1] = values.take(row_index, axis=0).take(col_index, axis=1)
+
+
+def _mark_nodata(values: np.ndarray, nodata: float | None) -> None:
+    """Turn the file's nodata value into the fill value in place: NaN for floats, 0 (no DN) for integers."""
+    if nodata is None or np.isnan(nodata):
+        return
+    if np.issubdtype(values.dtype, np.floating):
+        values[values == nodata] = np.nan
+    elif nodata != 0:
+        values[values == nodata] = 0

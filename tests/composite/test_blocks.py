@@ -1,0 +1,165 @@
+"""The block engine: lattice reads equal the warp, streams equal memory, stencils equal whole images."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from test_composite_read import EPSG, GRID, X0, Y0, s1_item, s2_item
+
+from permafusion.composite import (
+    AssetReadError,
+    OpticalSettings,
+    SarSettings,
+    build_optical_composite,
+    build_sar_composite,
+    open_composite,
+)
+from permafusion.composite import blocks as blocks_module
+from permafusion.composite.blocks import RowStencil, reduce_by_blocks
+from permafusion.composite.lattice import Placement, placement, placement_of
+from permafusion.composite.sar import speckle_filter_month
+from permafusion.composite.sortnet import batcher_pairs, sort_along_first_axis
+from permafusion.grid import GridSpec
+
+#: 28 x 28 pixels inside the 30 x 30 test files: two rows and columns of 16-pixel blocks, the last short.
+WIDE = GridSpec(EPSG, (X0 + 10, Y0 - 290, X0 + 290, Y0 - 10), 10.0)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, 8, 13, 24, 33])
+def test_sorting_network_sorts_like_numpy(n):
+    rng = np.random.default_rng(n)
+    stack = rng.integers(0, 40, (n, 3, 7), dtype=np.uint16)  # many ties
+    expected = np.sort(stack, axis=0)
+    np.testing.assert_array_equal(sort_along_first_axis(stack), expected)
+    assert all(i < j < n for i, j in batcher_pairs(n))
+
+
+def test_sorting_network_refuses_floats():
+    with pytest.raises(TypeError, match="integers"):
+        sort_along_first_axis(np.zeros((3, 2), np.float32))
+
+
+def test_placement_reads_the_lattice_from_metadata(tmp_path):
+    dn10, dn20 = np.full((30, 30), 1500), np.full((15, 15), 2500)
+    item = s2_item(
+        tmp_path, "s2", datetime(2023, 7, 3, tzinfo=UTC), "05.09", dn10, dn20, np.full((15, 15), 4)
+    )
+    # GRID starts 30 m east and 10 m south of the files: pixel (0, 0) is file pixel (1, 3) at 10 m
+    assert placement(item, "B02", GRID) == Placement(scale=1, row0=1, col0=3)
+    assert placement(item, "B11", GRID) == Placement(scale=2, row0=1, col0=3)
+    assert placement_of((10.0, 0.0, X0 + 5, 0.0, -10.0, Y0), GRID) is None  # half a pixel off
+    assert placement_of((15.0, 0.0, X0, 0.0, -15.0, Y0), GRID) is None  # not a whole multiple
+    assert placement_of((10.0, 0.1, X0, 0.0, -10.0, Y0), GRID) is None  # rotated
+    other_zone = GridSpec(EPSG + 1, GRID.bounds, 10.0)
+    assert placement(item, "B02", other_zone) is None
+
+
+def _warp_everything(monkeypatch):
+    monkeypatch.setattr(blocks_module, "placement", lambda item, key, grid: None)
+
+
+def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch):
+    rng = np.random.default_rng(5)
+    items = []
+    for day, baseline in ((3, "05.09"), (9, "05.09"), (20, "02.14")):
+        dn10 = rng.integers(500, 4000, (30, 30))
+        dn20 = rng.integers(500, 4000, (15, 15))
+        scl = rng.choice([4, 5, 8, 9, 3], (15, 15))
+        dn10[0, :5] = 0  # nodata
+        items.append(
+            s2_item(tmp_path, f"s2-{day}", datetime(2023, 1, day, tzinfo=UTC), baseline, dn10, dn20, scl)
+        )
+    settings = OpticalSettings(chunksize=16)
+    direct = build_optical_composite(items, grid=WIDE, months=["2023-01"], settings=settings, threads=2)
+    _warp_everything(monkeypatch)
+    warped = build_optical_composite(items, grid=WIDE, months=["2023-01"], settings=settings)
+    np.testing.assert_array_equal(direct.reflectance.values, warped.reflectance.values)
+    np.testing.assert_array_equal(direct.valid_count.values, warped.valid_count.values)
+    assert (direct.valid_count.values > 0).any() and (direct.valid_count.values < 3).any()
+
+
+def test_sar_lattice_reads_and_row_stencil_equal_the_warp_in_one_block(sar_items, monkeypatch):
+    items, _, _ = sar_items
+    blockwise = build_sar_composite(
+        items, grid=WIDE, months=["2024-01"], settings=SarSettings(window=5, chunksize=16), threads=2
+    )
+    _warp_everything(monkeypatch)
+    whole = build_sar_composite(items, grid=WIDE, months=["2024-01"], settings=SarSettings(window=5))
+    np.testing.assert_allclose(blockwise.backscatter.values, whole.backscatter.values, rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(blockwise.valid_count.values, whole.valid_count.values)
+
+
+def test_row_stencil_equals_filtering_the_whole_image():
+    rng = np.random.default_rng(2)
+    mean = rng.gamma(4.0, 0.05, (2, 37, 45)).astype(np.float32)
+    count = rng.integers(0, 4, (37, 45)).astype(np.float32)
+    mean[:, count == 0] = np.nan
+    planes = np.concatenate([mean, count[None]])
+
+    def finish(rows):
+        return np.concatenate(
+            [speckle_filter_month(rows[:2], rows[2], window=7, enl=4.4, columns=8), rows[2:]]
+        )
+
+    got = np.full(planes.shape, -1.0, np.float32)
+
+    def emit(rows, row):
+        got[:, rows] = row
+
+    stencil = RowStencil(3, finish, emit)
+    reduce_by_blocks(
+        planes.shape[1:],
+        size=8,
+        n_out=3,
+        work=lambda rows, cols: planes[:, rows, cols],
+        emit=stencil,
+        threads=2,
+    )
+    stencil.close()
+    expected = finish(planes)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+
+
+def test_streamed_store_equals_memory_and_failures_leave_no_store(sar_items, tmp_path):
+    items, _, _ = sar_items
+    settings = SarSettings(chunksize=16)
+    months = ["2023-12", "2024-01", "2024-03"]  # an empty month first
+    in_memory = build_sar_composite(items, grid=WIDE, months=months, settings=settings)
+    path = tmp_path / "sar.zarr"
+    streamed = build_sar_composite(items, grid=WIDE, months=months, settings=settings, out=path)
+    reopened = open_composite(path)
+    for ds in (streamed, reopened):
+        np.testing.assert_array_equal(ds.backscatter.values, in_memory.backscatter.values)
+        np.testing.assert_array_equal(ds.valid_count.values, in_memory.valid_count.values)
+        assert ds.attrs["transform"] == in_memory.attrs["transform"] and ds.rio.crs.to_epsg() == EPSG
+    (tmp_path / "s1-a-vh.tif").write_bytes(b"II*\x00 not a tiff")
+    with pytest.raises(AssetReadError):
+        build_sar_composite(items, grid=WIDE, months=months, settings=settings, out=path)
+    np.testing.assert_array_equal(open_composite(path).backscatter.values, in_memory.backscatter.values)
+    assert sorted(p.name for p in tmp_path.glob("sar.zarr*")) == ["sar.zarr"]  # no partial store left
+
+
+def test_file_off_its_metadata_is_an_error(tmp_path):
+    a = np.full((30, 30), 0.1)
+    item = s1_item(tmp_path, "s1-moved", datetime(2024, 1, 5, tzinfo=UTC), 51, a, a)
+    item.properties["proj:transform"] = [10.0, 0.0, X0 + 20, 0.0, -10.0, Y0, 0.0, 0.0, 1.0]
+    with pytest.raises(AssetReadError, match="does not lie where its STAC metadata says"):
+        build_sar_composite([item], grid=GRID, months=["2024-01"], settings=SarSettings())
+
+
+@pytest.fixture
+def sar_items(tmp_path):
+    rng = np.random.default_rng(11)
+    a = rng.uniform(0.01, 0.5, (30, 30))
+    b = rng.uniform(0.01, 0.5, (30, 30))
+    a[5, 5] = -32768.0
+    b[6, 6] = 0.0
+    items = [
+        s1_item(tmp_path, "s1-b", datetime(2024, 1, 17, tzinfo=UTC), 124, b, b / 4),
+        s1_item(tmp_path, "s1-a", datetime(2024, 1, 5, tzinfo=UTC), 51, a, a / 4),
+        s1_item(tmp_path, "s1-c", datetime(2024, 3, 2, tzinfo=UTC), 51, a * 2, a / 2),
+    ]
+    return items, a, b
