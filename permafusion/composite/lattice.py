@@ -182,8 +182,9 @@ class LatticeReader:
         """The open handle of an asset (its lock held by the caller), checked against the metadata."""
         dataset = self._handles.get((index, key))
         if dataset is None:
-            with read.GDAL_ENV.open:
-                dataset = rasterio.open(self._hrefs[(index, key)])
+            # (under read_into's GDAL settings: a nested rasterio.Env would, on leaving, put GDAL's
+            # cache size back to its default of 5 % of RAM)
+            dataset = rasterio.open(self._hrefs[(index, key)])
             self._handles[(index, key)] = dataset
             self._check(index, key, dataset)
         return dataset

@@ -153,7 +153,8 @@ def median_of_dns(
             np.copyto(part, DN_MASKED, where=~valid[:, None])
         part, valid = mosaic_first_valid(part, valid, groups, fill=DN_MASKED)
         count[rows] = valid.sum(axis=0, dtype=np.uint16)
-        median[:, rows] = _middle_reflectance(sort_along_first_axis(part), count[rows], offset=bool(after))
+        ordered = sort_along_first_axis(part, lowest=part.shape[0] // 2 + 1)  # the median's ranks only
+        median[:, rows] = _middle_reflectance(ordered, count[rows], offset=bool(after))
     return median, count
 
 

@@ -36,6 +36,14 @@ def test_sorting_network_sorts_like_numpy(n):
     assert all(i < j < n for i, j in batcher_pairs(n))
 
 
+@pytest.mark.parametrize("n", [2, 7, 24])
+def test_partial_sort_orders_the_lowest_positions(n):
+    rng = np.random.default_rng(n)
+    stack = rng.integers(0, 65535, (n, 5, 4), dtype=np.uint16)
+    expected = np.sort(stack, axis=0)[: n // 2 + 1]
+    np.testing.assert_array_equal(sort_along_first_axis(stack, lowest=n // 2 + 1)[: n // 2 + 1], expected)
+
+
 def test_sorting_network_refuses_floats():
     with pytest.raises(TypeError, match="integers"):
         sort_along_first_axis(np.zeros((3, 2), np.float32))
