@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import rasterio
 
+from permafusion.composite import open_composite
+
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_AOIS = sorted(p.stem for p in (REPO / "config" / "aois").glob("*.yaml"))
 
@@ -162,3 +164,16 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
 def test_snakemake_lint_is_clean():
     result = snakemake("--lint")
     assert "Congratulations" in result.stdout + result.stderr
+
+
+@pytest.mark.workflow
+def test_separate_orbit_composites_in_the_workflow(tmp_path):
+    results = tmp_path / "results"
+    config = ["--config", "aoi=demo_tiny", f"results={results}", "sar={orbit_state: separate}"]
+    snakemake("--until", "composite_sar", *config)
+    stores = sorted((results / "demo_tiny" / "composites").glob("*/sar/*.zarr"))
+    assert len(stores) >= 12
+    ds = open_composite(stores[6])
+    counts = [ds[f"valid_count{suffix}"].values for suffix in ("", "_ascending", "_descending")]
+    assert (counts[0] == counts[1] + counts[2]).all() and counts[1].max() > 0 and counts[2].max() > 0
+    assert {"backscatter_ascending", "backscatter_descending"} <= set(ds.data_vars)

@@ -29,7 +29,7 @@ from permafusion.composite.blocks import BlockReader, RowStencil, reduce_by_bloc
 from permafusion.composite.dataset import make_dataset, month_starts
 from permafusion.composite.mosaic import acquisition_groups, mosaic_first_valid
 from permafusion.composite.read import ResamplingName, Signer
-from permafusion.composite.settings import S2_20M_BANDS, OpticalSettings, SarSettings
+from permafusion.composite.settings import ORBIT_STATES, S2_20M_BANDS, OpticalSettings, SarSettings
 from permafusion.composite.store import CompositeWriter, open_composite
 from permafusion.grid import GridSpec
 
@@ -52,15 +52,15 @@ def items_by_month(items: Sequence[pystac.Item], months: Sequence[str]) -> dict[
 
 
 class _InMemory:
-    """Rows of a composite collected into (time, band, y, x) and (time, y, x) arrays."""
+    """Rows of a composite collected into (time, band, y, x) and (time, y, x) arrays, per suffix."""
 
-    def __init__(self, n_months: int, n_bands: int, grid: GridSpec) -> None:
-        self.values = np.full((n_months, n_bands, *grid.shape), np.nan, np.float32)
-        self.counts = np.zeros((n_months, *grid.shape), np.uint16)
+    def __init__(self, n_months: int, n_bands: int, grid: GridSpec, groups: int) -> None:
+        self.values = [np.full((n_months, n_bands, *grid.shape), np.nan, np.float32) for _ in range(groups)]
+        self.counts = [np.zeros((n_months, *grid.shape), np.uint16) for _ in range(groups)]
 
-    def write(self, t: int, rows: slice, values: np.ndarray, counts: np.ndarray) -> None:
-        self.values[t, :, rows] = values
-        self.counts[t, rows] = counts
+    def write(self, t: int, rows: slice, values: np.ndarray, counts: np.ndarray, group: int = 0) -> None:
+        self.values[group][t, :, rows] = values
+        self.counts[group][t, rows] = counts
 
 
 def _composite(
@@ -74,19 +74,21 @@ def _composite(
     threads: int,
     size: int,
     finish: RowStencil | None = None,
+    suffixes: Sequence[str] = ("",),
     out: str | Path | None,
 ) -> xr.Dataset:
     """The month loop shared by both sensors: every month's rows go to memory or straight into ``out``.
 
-    With ``finish``, the reduced rows pass through that stencil (its ``emit`` is replaced) first.
+    A reduced row holds, per suffix (variable group, e.g. one per orbit direction), the bands and then
+    the valid count. With ``finish``, rows pass through that stencil (its ``emit`` is replaced) first.
     """
-    n_bands = len(bands)
+    n_bands, planes = len(bands), len(bands) + 1
     times = month_starts(months)
     sink: _InMemory | CompositeWriter
     sink = (
-        _InMemory(len(months), n_bands, grid)
+        _InMemory(len(months), n_bands, grid, len(suffixes))
         if out is None
-        else CompositeWriter(out, name=name, grid=grid, times=times, bands=bands)
+        else CompositeWriter(out, name=name, grid=grid, times=times, bands=bands, suffixes=suffixes)
     )
     with sink if isinstance(sink, CompositeWriter) else nullcontext():
         for t, (month, month_items) in enumerate(items_by_month(items, months).items()):
@@ -94,13 +96,15 @@ def _composite(
 
             def emit(rows: slice, row: np.ndarray, t: int = t) -> None:
                 nonlocal observed
-                sink.write(t, rows, row[:n_bands], row[n_bands].astype(np.uint16))
+                for group in range(len(suffixes)):
+                    part = row[group * planes : (group + 1) * planes]
+                    sink.write(t, rows, part[:n_bands], part[n_bands].astype(np.uint16), group)
                 observed += int((row[n_bands] > 0).sum())
 
             if not month_items:
                 log.info("%s %s: no items, month left empty", name, month)
-                empty = np.full((n_bands + 1, size, grid.shape[1]), np.nan, np.float32)
-                empty[n_bands] = 0
+                empty = np.full((planes * len(suffixes), size, grid.shape[1]), np.nan, np.float32)
+                empty[n_bands::planes] = 0
                 for top in range(0, grid.shape[0], size):
                     rows = slice(top, min(top + size, grid.shape[0]))
                     emit(rows, empty[:, : rows.stop - rows.start])
@@ -114,7 +118,7 @@ def _composite(
                 reduce_by_blocks(
                     grid.shape,
                     size=size,
-                    n_out=n_bands + 1,
+                    n_out=planes * len(suffixes),
                     work=reducer.work,
                     emit=rows_done,
                     threads=threads,
@@ -135,7 +139,9 @@ def _composite(
             )
     if isinstance(sink, CompositeWriter):
         return open_composite(sink.path)
-    return make_dataset(name, sink.values, sink.counts, grid=grid, times=times, bands=bands)
+    return make_dataset(
+        name, sink.values, sink.counts, grid=grid, times=times, bands=bands, suffixes=suffixes
+    )
 
 
 class _MonthReducer:
@@ -164,7 +170,9 @@ def build_sar_composite(
 
     Per month: valid samples (finite, > 0, not -32768) of all acquisitions are averaged in linear power
     (overlapping slices of one pass count once), Lee-filtered (``settings.speckle_filter``), converted
-    to dB.
+    to dB. With ``settings.separate_orbits`` the same is done for the ascending and the descending passes
+    alone too (the scenes are read once), stored beside the all-pass composite as
+    ``backscatter_ascending`` / ``valid_count_ascending`` and ``..._descending``.
 
     Args:
         items: Sentinel-1 RTC items (assets named by ``settings.polarizations``, linear gamma0).
@@ -186,9 +194,14 @@ def build_sar_composite(
     bands = list(settings.polarizations)
     n_bands = len(bands)
     lee = settings.speckle_filter == "lee"
+    orbits = ORBIT_STATES if settings.separate_orbits else ()
+    suffixes = ("", *(f"_{orbit}" for orbit in orbits))
 
     def month_reducer(month: str, month_items: list[pystac.Item]) -> _MonthReducer:
         groups = acquisition_groups(month_items)
+        # an acquisition (one pass) has one orbit direction: that of its first item
+        first = {int(g): item for g, item in reversed(list(zip(groups, month_items, strict=True)))}
+        direction = np.array([_orbit_state(first[g]) if orbits else "" for g in range(len(first))])
         reader = BlockReader(
             month_items, grid=grid, assets=bands, dtype=np.float32, sign=sign, chunksize=settings.chunksize
         )
@@ -196,16 +209,23 @@ def build_sar_composite(
         def reduce(block: np.ndarray) -> np.ndarray:
             valid = sar.valid_observations(block)
             block, valid = mosaic_first_valid(block, valid, groups)
-            mean, count = sar.monthly_mean(block, valid)
-            return np.concatenate([mean, count[None].astype(np.float32)])
+            parts = []
+            for orbit in (None, *orbits):  # all passes, then each direction
+                use = slice(None) if orbit is None else direction == orbit
+                mean, count = sar.monthly_mean(block[use], valid[use])
+                parts += [mean, count[None].astype(np.float32)]
+            return np.concatenate(parts)
 
         return _MonthReducer(reader, groups, reduce)
 
     def finish(rows: np.ndarray) -> np.ndarray:
-        mean, count = rows[:n_bands], rows[n_bands]
-        if lee:
-            mean = sar.speckle_filter_month(mean, count, window=settings.window, enl=settings.enl)
-        return np.concatenate([sar.to_db(mean), rows[n_bands:]])
+        out = rows.copy()
+        for start in range(0, len(rows), n_bands + 1):
+            mean, count = rows[start : start + n_bands], rows[start + n_bands]
+            if lee:
+                mean = sar.speckle_filter_month(mean, count, window=settings.window, enl=settings.enl)
+            out[start : start + n_bands] = sar.to_db(mean)
+        return out
 
     # The Lee filter needs window // 2 neighbours: it runs on whole rows of blocks, one row late, with
     # the edge rows of the rows above and below (and mirrors at the tile's edges, as over the whole tile).
@@ -219,8 +239,19 @@ def build_sar_composite(
         threads=threads,
         size=settings.chunksize,
         finish=RowStencil(settings.window // 2 if lee else 0, finish, emit=lambda rows, row: None),
+        suffixes=suffixes,
         out=out,
     )
+
+
+def _orbit_state(item: pystac.Item) -> str:
+    state = item.properties.get("sat:orbit_state")
+    if state not in ORBIT_STATES:
+        raise ValueError(
+            f"Sentinel-1 item {item.id!r} has sat:orbit_state {state!r}: composites per orbit direction "
+            "(`sar.orbit_state: separate`) need 'ascending' or 'descending' on every item; use `both`"
+        )
+    return str(state)
 
 
 def build_optical_composite(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,29 +35,37 @@ def month_starts(months: Sequence[str]) -> np.ndarray:
 
 def make_dataset(
     name: str,
-    values: np.ndarray,
-    counts: np.ndarray,
+    values: np.ndarray | Sequence[np.ndarray],
+    counts: np.ndarray | Sequence[np.ndarray],
     *,
     grid: GridSpec,
     times: np.ndarray,
     bands: Sequence[str],
+    suffixes: Sequence[str] = ("",),
 ) -> xr.Dataset:
-    """Wrap (time, band, y, x) values and (time, y, x) counts into the composite contract."""
+    """Wrap (time, band, y, x) values and (time, y, x) counts into the composite contract.
+
+    With several ``suffixes`` (e.g. ``("", "_ascending", "_descending")``), ``values`` and ``counts``
+    are sequences, one per suffix, stored as ``<name><suffix>`` and ``valid_count<suffix>``.
+    """
+    if isinstance(values, np.ndarray) or hasattr(values, "chunks"):
+        values, counts = [values], [counts]  # type: ignore[list-item]
     xs, ys = grid_coords(grid)
     expected = (len(times), len(bands), *grid.shape)
-    if values.shape != expected or counts.shape != (expected[0], *expected[2:]):
-        raise ValueError(f"values {values.shape} / counts {counts.shape} do not match {expected}")
-    ds = xr.Dataset(
-        {
-            name: (("time", "band", "y", "x"), values.astype(np.float32, copy=False)),
-            "valid_count": (("time", "y", "x"), counts.astype(np.uint16, copy=False)),
-        },
-        coords={"time": times, "band": list(bands), "y": ys, "x": xs},
-    )
-    ds["valid_count"].attrs["long_name"] = "number of valid acquisitions in the month"
+    if len(values) != len(suffixes) or len(counts) != len(suffixes):
+        raise ValueError(f"need one values and one counts array per suffix {list(suffixes)}")
+    variables: dict[str, tuple[tuple[str, ...], Any]] = {}
+    for suffix, value, count in zip(suffixes, values, counts, strict=True):
+        if value.shape != expected or count.shape != (expected[0], *expected[2:]):
+            raise ValueError(f"values {value.shape} / counts {count.shape} do not match {expected}")
+        variables[f"{name}{suffix}"] = (("time", "band", "y", "x"), value.astype(np.float32, copy=False))
+        variables[f"valid_count{suffix}"] = (("time", "y", "x"), count.astype(np.uint16, copy=False))
+    ds = xr.Dataset(variables, coords={"time": times, "band": list(bands), "y": ys, "x": xs})
+    for suffix in suffixes:
+        which = f" ({suffix.strip('_')} passes)" if suffix else ""
+        ds[f"valid_count{suffix}"].attrs["long_name"] = f"number of valid acquisitions in the month{which}"
     # write_transform stores the GeoTransform on ``spatial_ref`` and drops any ``transform`` attr, so the
-    # contract attrs are set after it.
-    # in place: by default rioxarray deep-copies the data (a 100 MB copy per 2048² optical month)
+    # contract attrs are set after it. In place: by default rioxarray deep-copies the data.
     ds = ds.rio.write_crs(f"EPSG:{grid.epsg}", inplace=True).rio.write_transform(grid.transform, inplace=True)
     ds.attrs.update(
         {

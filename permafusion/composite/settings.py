@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal, TypeVar
 
 SAR_POLARIZATIONS: tuple[str, ...] = ("vv", "vh")
+#: Values of Sentinel-1 ``sat:orbit_state``: the two viewing geometries.
+ORBIT_STATES: tuple[str, ...] = ("ascending", "descending")
 OPTICAL_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08", "B11", "B12")
 #: Native 20 m bands of Sentinel-2 L2A among those we use (resampled onto the 10 m grid).
 S2_20M_BANDS: frozenset[str] = frozenset({"B05", "B06", "B07", "B8A", "B11", "B12", "SCL"})
@@ -47,6 +49,8 @@ class SarSettings:
             filter at a pixel is ``1 / sqrt(enl * n)`` with ``n`` its number of averaged acquisitions.
         polarizations: asset keys to composite, in output band order.
         chunksize: pixels per side of the spatial blocks read and reduced at once (bounds memory).
+        separate_orbits: also composite the ascending and the descending passes each on their own
+            (they look at slopes from opposite sides); the all-pass composite is kept for the model.
     """
 
     speckle_filter: Literal["lee", "none"] = "lee"
@@ -54,6 +58,7 @@ class SarSettings:
     enl: float = 4.4
     polarizations: tuple[str, ...] = SAR_POLARIZATIONS
     chunksize: int = 512
+    separate_orbits: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "polarizations", tuple(self.polarizations))
@@ -65,6 +70,8 @@ class SarSettings:
             raise ValueError(f"sar enl (equivalent number of looks) must be positive, got {self.enl!r}")
         _check_names(self.polarizations, "sar polarizations")
         _check_chunksize(self.chunksize)
+        if not isinstance(self.separate_orbits, bool):
+            raise ValueError(f"sar separate_orbits must be true or false, got {self.separate_orbits!r}")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SarSettings:

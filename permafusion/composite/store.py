@@ -63,33 +63,45 @@ class CompositeWriter:
     """
 
     def __init__(
-        self, path: str | Path, *, name: str, grid: GridSpec, times: np.ndarray, bands: Sequence[str]
+        self,
+        path: str | Path,
+        *,
+        name: str,
+        grid: GridSpec,
+        times: np.ndarray,
+        bands: Sequence[str],
+        suffixes: Sequence[str] = ("",),
     ) -> None:
         self.path = Path(path)
-        self.name = name
         self._tmp = _temporary(self.path)
         shape = (len(times), len(bands), *grid.shape)
         template = make_dataset(
             name,
-            da.full(shape, np.nan, dtype=np.float32, chunks=(1, -1, 512, 512)),  # type: ignore[arg-type]
-            da.zeros((shape[0], *shape[2:]), dtype=np.uint16, chunks=(1, 512, 512)),  # type: ignore[arg-type]
+            [da.full(shape, np.nan, dtype=np.float32, chunks=(1, -1, 512, 512)) for _ in suffixes],  # type: ignore[misc]
+            [da.zeros((shape[0], *shape[2:]), dtype=np.uint16, chunks=(1, 512, 512)) for _ in suffixes],  # type: ignore[misc]
             grid=grid,
             times=times,
             bands=bands,
+            suffixes=suffixes,
         )
         encoding = {var: {"chunks": _chunks(template[var])} for var in template.data_vars}
         # metadata and coordinates only: the data variables are written by ``write``
         template.to_zarr(self._tmp, mode="w", compute=False, consolidated=True, encoding=encoding)
         group = zarr.open_group(self._tmp, mode="r+")
-        values, counts = group[name], group["valid_count"]
-        assert isinstance(values, zarr.Array) and isinstance(counts, zarr.Array)
-        self._values: zarr.Array = values
-        self._counts: zarr.Array = counts
+        self._arrays: list[tuple[zarr.Array, zarr.Array]] = []
+        for suffix in suffixes:
+            values, counts = group[f"{name}{suffix}"], group[f"valid_count{suffix}"]
+            assert isinstance(values, zarr.Array) and isinstance(counts, zarr.Array)
+            self._arrays.append((values, counts))
 
-    def write(self, t: int, rows: slice, values: np.ndarray, counts: np.ndarray) -> None:
-        """Rows ``rows`` of month ``t``: ``values`` (band, h, width) and ``counts`` (h, width)."""
-        self._values[t, :, rows, :] = values
-        self._counts[t, rows, :] = counts
+    def write(self, t: int, rows: slice, values: np.ndarray, counts: np.ndarray, group: int = 0) -> None:
+        """Rows ``rows`` of month ``t``: ``values`` (band, h, width) and ``counts`` (h, width).
+
+        ``group`` indexes the suffixes given to the constructor.
+        """
+        stored_values, stored_counts = self._arrays[group]
+        stored_values[t, :, rows, :] = values
+        stored_counts[t, rows, :] = counts
 
     def __enter__(self) -> CompositeWriter:
         return self

@@ -171,3 +171,38 @@ def sar_items(tmp_path):
         s1_item(tmp_path, "s1-c", datetime(2024, 3, 2, tzinfo=UTC), 51, a * 2, a / 2),
     ]
     return items, a, b
+
+
+def _with_orbit(item, state):
+    item.properties["sat:orbit_state"] = state
+    return item
+
+
+def test_separate_orbits_composite_each_direction_from_one_read(sar_items, tmp_path):
+    items, _, _ = sar_items
+    states = {"s1-a": "ascending", "s1-b": "descending", "s1-c": "ascending"}
+    items = [_with_orbit(item, states[item.id]) for item in items]
+    settings = SarSettings(chunksize=16, separate_orbits=True)
+    both = build_sar_composite(items, grid=WIDE, months=["2024-01"], settings=settings, threads=2)
+    plain = build_sar_composite(items, grid=WIDE, months=["2024-01"], settings=SarSettings(chunksize=16))
+    np.testing.assert_array_equal(both.backscatter.values, plain.backscatter.values)
+    for state in ("ascending", "descending"):
+        alone = [item for item in items if states[item.id] == state]
+        expected = build_sar_composite(
+            alone, grid=WIDE, months=["2024-01"], settings=SarSettings(chunksize=16)
+        )
+        np.testing.assert_array_equal(both[f"backscatter_{state}"].values, expected.backscatter.values)
+        np.testing.assert_array_equal(both[f"valid_count_{state}"].values, expected.valid_count.values)
+    streamed = build_sar_composite(
+        items, grid=WIDE, months=["2023-12", "2024-01"], settings=settings, out=tmp_path / "s.zarr"
+    )
+    np.testing.assert_array_equal(
+        streamed.backscatter_descending.values[1], both.backscatter_descending.values[0]
+    )
+    assert (streamed.valid_count_ascending.values[0] == 0).all()  # the empty month
+
+
+def test_separate_orbits_need_the_orbit_state(sar_items):
+    items, _, _ = sar_items
+    with pytest.raises(ValueError, match="sat:orbit_state None.*use `both`"):
+        build_sar_composite(items, grid=WIDE, months=["2024-01"], settings=SarSettings(separate_orbits=True))

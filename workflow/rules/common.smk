@@ -102,7 +102,7 @@ def search_request(sensor, month=None):
     }
     if sensor == "optical":
         params["max_cloud"] = config["optical"]["max_cloud"]
-    if sensor == "sar" and config["sar"]["orbit_state"] != "both":
+    if sensor == "sar" and config["sar"]["orbit_state"] in ("ascending", "descending"):
         params["orbit_state"] = config["sar"]["orbit_state"]
     return params
 

@@ -11,7 +11,10 @@ rule composite_sar:
     params:
         sensor="sar",
         grid=get_tile_grid,
-        settings={k: config["sar"][k] for k in ("speckle_filter", "window")},
+        settings={
+            **{k: config["sar"][k] for k in ("speckle_filter", "window")},
+            "separate_orbits": config["sar"]["orbit_state"] == "separate",
+        },
         signing=AOI.catalog.signing,
         max_failed_read_fraction=config["composite"]["max_failed_read_fraction"],
     conda:
