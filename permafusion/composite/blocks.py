@@ -116,12 +116,12 @@ class BlockReader:
         out = buffers.get(shape)
         if out is None:
             out = buffers[shape] = np.empty(shape, self.dtype)
-        out.fill(self.fill)
+        # every plane is written whole below (fill values included), so the buffer is not cleared
         if len(self.direct) == self.n:
-            self.lattice.read_into(out, rows, cols, self.direct)
+            self.lattice.read_into(out, rows, cols, self.direct, self.fill)
         elif self.direct:
-            part = np.full((len(self.direct), *out.shape[1:]), self.fill, self.dtype)
-            self.lattice.read_into(part, rows, cols, self.direct)
+            part = np.empty((len(self.direct), *out.shape[1:]), self.dtype)
+            self.lattice.read_into(part, rows, cols, self.direct, self.fill)
             out[self.direct] = part
         for bands, stack in self.stacks:
             block = read.compute(

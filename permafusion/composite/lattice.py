@@ -131,11 +131,13 @@ class LatticeReader:
         self._locks = {pair: threading.Lock() for pair in self._hrefs}
         self._calls = itertools.count()
 
-    def read_into(self, out: np.ndarray, rows: slice, cols: slice, indices: Sequence[int]) -> None:
+    def read_into(
+        self, out: np.ndarray, rows: slice, cols: slice, indices: Sequence[int], fill: float
+    ) -> None:
         """Fill ``out[i]`` (band, h, w) with item ``indices[i]`` at grid ``rows`` and ``cols``.
 
-        Pixels outside an asset are left as they are: ``out`` must hold the fill value already (0 for
-        uint16 DNs, NaN for floats); file nodata becomes the fill value too.
+        Pixels outside an asset, and the file's nodata pixels, get ``fill`` (0 for uint16 DNs, NaN for
+        floats).
 
         Raises:
             AssetReadError: a file cannot be opened or read, or does not lie where its metadata says.
@@ -143,21 +145,18 @@ class LatticeReader:
         # Concurrent calls start at different items, so that threads rarely wait on the same handle.
         start = next(self._calls) * max(1, len(indices) // 2)
         with read.GDAL_ENV.read:
-            self._read_items(out, rows, cols, indices, start)
-
-    def _read_items(
-        self, out: np.ndarray, rows: slice, cols: slice, indices: Sequence[int], start: int
-    ) -> None:
-        for k in range(len(indices)):
-            slot = (start + k) % len(indices)
-            index = indices[slot]
-            for band, key in enumerate(self.assets):
-                where = self.placements[index].get(key)
-                if where is not None:
-                    self._read(out[slot, band], index, key, where, rows, cols)
+            for k in range(len(indices)):
+                slot = (start + k) % len(indices)
+                index = indices[slot]
+                for band, key in enumerate(self.assets):
+                    where = self.placements[index].get(key)
+                    if where is None:
+                        out[slot, band].fill(fill)
+                    else:
+                        self._read(out[slot, band], index, key, where, rows, cols, fill)
 
     def _read(
-        self, out: np.ndarray, index: int, key: str, where: Placement, rows: slice, cols: slice
+        self, out: np.ndarray, index: int, key: str, where: Placement, rows: slice, cols: slice, fill: float
     ) -> None:
         """Read asset ``key`` of item ``index`` into ``out`` (h, w), the grid's ``rows`` and ``cols``."""
         with self._locks[(index, key)]:
@@ -165,9 +164,18 @@ class LatticeReader:
                 try:
                     dataset = self._dataset(index, key)
                     window = _window(where, rows, cols, dataset.height, dataset.width)
-                    if window is None:
-                        return
-                    _read_window(dataset, window, where, rows, cols, out)
+                    target = None if window is None else _target(window, where, rows, cols)
+                    if target != (0, out.shape[0], 0, out.shape[1]):  # the asset does not cover it all
+                        out.fill(fill)
+                    if window is not None and target is not None:
+                        _read_window(
+                            dataset,
+                            window,
+                            where,
+                            rows,
+                            cols,
+                            out[target[0] : target[1], target[2] : target[3]],
+                        )
                     return
                 except read.AssetReadError:
                     raise
@@ -231,31 +239,37 @@ def _window(where: Placement, rows: slice, cols: slice, height: int, width: int)
     return Window(left, top, right - left, stop - top)
 
 
-def _read_window(
-    dataset: Any, window: Window, where: Placement, rows: slice, cols: slice, out: np.ndarray
-) -> None:
-    """Read ``window`` of ``dataset`` onto the grid pixels ``out`` (h, w) that it covers."""
+def _target(window: Window, where: Placement, rows: slice, cols: slice) -> tuple[int, int, int, int] | None:
+    """Grid pixels (r0, r1, c0, c1), relative to ``rows``/``cols``, covered by ``window``'s pixels."""
     s = where.scale
     top, left = int(window.row_off), int(window.col_off)
-    # the grid pixels, relative to rows/cols, covered by the asset pixels of the window
     r0 = max(top * s - where.row0 - rows.start, 0)
     r1 = min((top + int(window.height)) * s - where.row0 - rows.start, rows.stop - rows.start)
     c0 = max(left * s - where.col0 - cols.start, 0)
     c1 = min((left + int(window.width)) * s - where.col0 - cols.start, cols.stop - cols.start)
+    return (r0, r1, c0, c1) if r1 > r0 and c1 > c0 else None
+
+
+def _read_window(
+    dataset: Any, window: Window, where: Placement, rows: slice, cols: slice, out: np.ndarray
+) -> None:
+    """Read ``window`` of ``dataset`` onto ``out``: the grid pixels it covers (see :func:`_target`)."""
+    s = where.scale
     if s == 1 and out.dtype == np.dtype(dataset.dtypes[0]):  # straight into place
-        target = out[r0:r1, c0:c1]
-        dataset.read(1, window=window, out=target)
-        _mark_nodata(target, dataset.nodata)
+        dataset.read(1, window=window, out=out)
+        _mark_nodata(out, dataset.nodata)
         return
     values = dataset.read(1, window=window)
     _mark_nodata(values, dataset.nodata)
     if s == 1:
-        out[r0:r1, c0:c1] = values
+        out[...] = values
         return
     # nearest: each grid pixel takes the asset pixel it lies in (two takes beat 2-D fancy indexing)
-    row_index = (where.row0 + rows.start + np.arange(r0, r1)) // s - top
-    col_index = (where.col0 + cols.start + np.arange(c0, c1)) // s - left
-    out[r0:r1, c0:c1] = values.take(row_index, axis=0).take(col_index, axis=1)
+    r0, _, c0, _ = _target(window, where, rows, cols) or (0, 0, 0, 0)
+    top, left = int(window.row_off), int(window.col_off)
+    row_index = (where.row0 + rows.start + r0 + np.arange(out.shape[0])) // s - top
+    col_index = (where.col0 + cols.start + c0 + np.arange(out.shape[1])) // s - left
+    out[...] = values.take(row_index, axis=0).take(col_index, axis=1)
 
 
 def _mark_nodata(values: np.ndarray, nodata: float | None) -> None:
