@@ -26,8 +26,10 @@ process), ``[seed, epoch, rank]`` seeds the augmentation. A resumed run therefor
 uninterrupted one would, and on CPU ends with bit-identical weights.
 
 Resume: after every epoch the full training state (model, optimizer, scheduler, RNG states of torch,
-numpy and python, epoch, best so far, history, seeds) goes atomically to ``<checkpoint stem>.state.pt``
-(:func:`state_path`); ``train_model(..., resume=True)`` continues from it.
+numpy and python, epoch, best so far and its checkpoint, history, seeds, and a fingerprint of the patch
+files) goes atomically to ``<checkpoint stem>.state.pt`` (:func:`state_path`);
+``train_model(..., resume=True)`` continues from it and refuses a state of other settings or patches,
+``resume="if_compatible"`` (the workflow's choice) starts afresh from such a state instead.
 
 Data path: patches are decoded into memory once. ``data_on_device`` (``"auto"``: on CUDA when the train
 and val arrays take under half the free GPU memory) keeps them on the device as tensors and crops, rotates,
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import math
 import os
@@ -79,7 +82,7 @@ from permafusion.predict import resolve_device
 LOG = logging.getLogger(__name__)
 
 #: Version of the resumable state file (:func:`state_path`).
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 
 #: Settings a resumed run may change (they do not alter the arithmetic of training).
 RESUME_MAY_CHANGE = frozenset({"threads", "eval_batch_size", "device"})
@@ -597,21 +600,32 @@ def _cpu_copy(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in state.items()}
 
 
-def _check_resumable(state: Mapping[str, Any], settings: TrainSettings, path: Path) -> None:
+def _incompatibility(state: Mapping[str, Any], settings: TrainSettings, data: str) -> str | None:
+    """Why a saved training state cannot be resumed with ``settings`` on patches ``data``; None if it can."""
     if state.get("format_version") != STATE_FORMAT:
-        raise ValueError(
-            f"training state {path} has format {state.get('format_version')}, expected {STATE_FORMAT}; "
-            "delete it or train with resume off"
-        )
+        return f"it has format {state.get('format_version')}, expected {STATE_FORMAT}"
     saved, now = state["settings"], settings.to_dict()
     defaults = TrainSettings().to_dict()  # settings added since the state was written had these values
     changed = sorted(k for k in now if k not in RESUME_MAY_CHANGE and saved.get(k, defaults[k]) != now[k])
     if changed:
-        diff = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed)
-        raise ValueError(
-            f"cannot resume from {path}: settings changed ({diff}); restore them, or delete the state "
-            "file (or train with resume off) to start over"
-        )
+        return "settings changed (" + ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed) + ")"
+    if state.get("data") != data:
+        return "the patches or their index changed since it was written"
+    return None
+
+
+def data_fingerprint(patches: Path, index: Path) -> str:
+    """A fingerprint of a patch set: the index's bytes and the name, size and mtime of every store file.
+
+    Rebuilding the patches rewrites the store, so a training state from before no longer matches;
+    an untouched store (a killed run started again) does.
+    """
+    digest = hashlib.sha256(Path(index).read_bytes())
+    root = Path(patches)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        info = path.stat()
+        digest.update(f"{path.relative_to(root)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _use_device_data(setting: Literal["auto"] | bool, device: torch.device, nbytes: int) -> bool:
@@ -647,7 +661,7 @@ def train_model(
     checkpoint: Path,
     history: Path,
     settings: TrainSettings,
-    resume: bool = False,
+    resume: bool | Literal["if_compatible"] = False,
     log: logging.Logger = LOG,
 ) -> dict[str, Any]:
     """Train ``settings.model`` on the train split, select the epoch on the val split, write the checkpoint.
@@ -663,8 +677,10 @@ def train_model(
         history: output CSV, one row per epoch: epoch, train_loss, val_loss, val_mean_f1, val_oa,
             learning_rate, seconds (rewritten after each epoch).
         settings: the run's settings.
-        resume: continue from the state file if there is one (else start afresh); without it any state
-            file is overwritten.
+        resume: continue from the state file if there is one (else start afresh); a state of other
+            settings or patches is an error, or with ``"if_compatible"`` is replaced by a fresh start.
+            Without it any state file is overwritten. When the state's run had finished, its best
+            checkpoint is written again (the workflow deletes outputs of a job it reruns).
         log: where progress goes.
 
     Returns:
@@ -739,11 +755,25 @@ def train_model(
 
         rows: list[dict[str, float]] = []
         best_f1, best_epoch, best_metrics = -math.inf, 0, None
+        best_checkpoint: dict[str, Any] | None = None
         resumed_from, elapsed_before = 0, 0.0
         state_file = state_path(checkpoint)
-        if resume and state_file.is_file():
-            state = torch.load(state_file, map_location="cpu", weights_only=True)
-            _check_resumable(state, settings, state_file)
+        data = data_fingerprint(patches, index)
+        state = (
+            torch.load(state_file, map_location="cpu", weights_only=True)
+            if resume and state_file.is_file()
+            else None
+        )
+        reason = None if state is None else _incompatibility(state, settings, data)
+        if reason is not None and resume is True:
+            raise ValueError(
+                f"cannot resume from {state_file}: {reason}; restore them, or delete the state file (or "
+                "train with resume off) to start over"
+            )
+        if reason is not None:
+            log.info("not resuming from %s: %s; starting from epoch 1", state_file, reason)
+            state = None
+        if state is not None:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
@@ -752,7 +782,14 @@ def train_model(
             best_f1, best_epoch, best_metrics = state["best_f1"], state["best_epoch"], state["best_metrics"]
             resumed_from, elapsed_before = int(state["epoch"]), float(state["seconds"])
             log.info("resuming from %s after epoch %d/%d", state_file, resumed_from, settings.epochs)
-        elif resume:
+            best_checkpoint = state.get("best_checkpoint")
+            if procs.main:  # the outputs as they were after that epoch, should they have been deleted
+                checkpoint.parent.mkdir(parents=True, exist_ok=True)
+                if best_checkpoint is not None and not checkpoint.is_file():
+                    _atomic_torch_save(best_checkpoint, checkpoint)
+                history.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write_csv(pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)), history)
+        elif resume and reason is None:
             log.info("no training state at %s: starting from epoch 1", state_file)
 
         on_device = _use_device_data(
@@ -822,7 +859,7 @@ def train_model(
                 checkpoint.parent.mkdir(parents=True, exist_ok=True)
                 weights = _cpu_copy(model.state_dict())
                 if improved:
-                    payload = {
+                    best_checkpoint = {
                         "format_version": 1,
                         "state_dict": weights,
                         "model_name": settings.model,
@@ -838,7 +875,7 @@ def train_model(
                         "seed": settings.seed,
                         "processes": procs.world,
                     }
-                    _atomic_torch_save(payload, checkpoint)
+                    _atomic_torch_save(best_checkpoint, checkpoint)
                 _atomic_torch_save(
                     {
                         "format_version": STATE_FORMAT,
@@ -855,6 +892,8 @@ def train_model(
                         "history": rows,
                         "seconds": elapsed_before + time.perf_counter() - started,
                         "processes": procs.world,
+                        "data": data,
+                        "best_checkpoint": best_checkpoint,
                     },
                     state_file,
                 )

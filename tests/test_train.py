@@ -218,6 +218,33 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(
         train_model(**part, settings=dataclasses.replace(settings, learning_rate=1e-3), resume=True)
 
 
+def test_workflow_resume_rewrites_a_deleted_checkpoint_and_restarts_on_other_patches(
+    tmp_path: Path, trained: dict[str, Path]
+) -> None:
+    settings = TrainSettings.from_mapping({**TINY, "epochs": 2})
+    paths = _paths(tmp_path / "run", trained)
+    train_model(**paths, settings=settings)
+    best = torch.load(paths["checkpoint"], weights_only=True)
+    # Snakemake deletes a rerun job's outputs: the finished state writes the best checkpoint again
+    paths["checkpoint"].unlink()
+    paths["history"].unlink()
+    assert train_model(**paths, settings=settings, resume="if_compatible")["resumed_from"] == 2
+    assert len(pd.read_csv(paths["history"])) == 2
+    again = torch.load(paths["checkpoint"], weights_only=True)
+    assert again["best_epoch"] == best["best_epoch"]
+    for key, value in best["state_dict"].items():
+        assert torch.equal(value, again["state_dict"][key]), key
+    # other settings: "if_compatible" starts afresh where resume=True refuses
+    changed = dataclasses.replace(settings, learning_rate=1e-3)
+    assert train_model(**paths, settings=changed, resume="if_compatible")["resumed_from"] == 0
+    # patches rebuilt (here: the index rewritten, as a rebuild does): the old state does not fit them
+    copy = {**paths, "index": tmp_path / "index.csv"}
+    copy["index"].write_text(Path(trained["index"]).read_text() + "\n")
+    with pytest.raises(ValueError, match="patches or their index changed"):
+        train_model(**copy, settings=changed, resume=True)
+    assert train_model(**copy, settings=changed, resume="if_compatible")["resumed_from"] == 0
+
+
 def test_state_file_is_weights_only_loadable(trained: dict[str, Path]) -> None:
     state = torch.load(state_path(trained["checkpoint"]), weights_only=True)
     assert state_path(trained["checkpoint"]).name == "model.state.pt"

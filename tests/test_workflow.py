@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import torch
 
 from permafusion.composite import open_composite
 
@@ -159,6 +160,14 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
     month_only = planned_jobs(snakemake("-n", "--forcerun", str(july), *config).stdout)
     assert month_only["search_items"] == 1 and month_only["composite_optical"] == 1
     assert "composite_sar" not in month_only and "build_terrain" not in month_only
+
+    # a train job started again finds its finished state and rewrites the same checkpoint
+    before = torch.load(out / "model" / "checkpoint.pt", weights_only=True)
+    snakemake("--forcerun", "train", "--until", "train", *config)
+    assert "resuming from" in (out / "logs" / "train.log").read_text()
+    after = torch.load(out / "model" / "checkpoint.pt", weights_only=True)
+    assert after["best_epoch"] == before["best_epoch"]
+    assert all(torch.equal(value, after["state_dict"][key]) for key, value in before["state_dict"].items())
 
 
 def test_snakemake_lint_is_clean():

@@ -14,5 +14,7 @@ train_model(
     checkpoint=Path(snakemake.output.checkpoint),
     history=Path(snakemake.output.history),
     settings=settings,
+    # a killed job started again continues from its last epoch; other settings or patches start over
+    resume="if_compatible",
     log=log,
 )
