@@ -16,6 +16,7 @@ include: "workflow/rules/composite.smk"
 include: "workflow/rules/labels.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/experiments.smk"
+include: "workflow/rules/loro.smk"
 include: "workflow/rules/map.smk"
 
 

@@ -169,6 +169,17 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
     assert after["best_epoch"] == before["best_epoch"]
     assert all(torch.equal(value, after["state_dict"][key]) for key, value in before["state_dict"].items())
 
+    # leave-one-region-out over the AOI's two halves, on the same patches
+    snakemake("loro", *config)
+    table = pd.read_csv(out / "loro" / "table.csv")
+    assert list(table["held_out_region"]) == ["west", "east", "mean over regions"]
+    assert table["overall_accuracy"].between(0, 1).all()
+    regions = pd.read_csv(out / "patches" / "index.csv", keep_default_na=False)["region"]
+    for region in ("west", "east"):
+        fold = pd.read_csv(out / "loro" / region / "index.csv", keep_default_na=False)
+        assert set(fold.loc[fold["split"] == "test", "region"]) == {region}
+        assert (fold["split"] == "test").sum() == (regions == region).sum()
+
 
 def test_snakemake_lint_is_clean():
     result = snakemake("--lint")

@@ -49,6 +49,8 @@ if len(MONTHS) < config["patches"]["time_steps"]:
 TILES = {tile.name: tile for tile in processing_tiles(AOI.bbox, tile_size_px=config["tile_size_px"],
                                                       resolution=config["resolution"])}
 LABELS = (AOI_SETTINGS.get("labels") or "").format(results=RESULTS) or None
+# named parts of the AOI, for leave-one-region-out (loro.smk)
+REGIONS = dict(AOI_SETTINGS.get("regions") or {})
 if LABELS and not IS_DEMO and not Path(LABELS).is_file():
     raise WorkflowError(f"label file {LABELS} does not exist: fix `labels` in {AOI_FILE} (a GeoPackage with a "
                         "class_code column, 1..4) or set it to null to stop after the composites")
@@ -206,3 +208,13 @@ def get_tables(wildcards):
                             f"tables: set `labels` in {AOI_FILE} to a GeoPackage of polygons with a class_code "
                             "column (1..4)")
     return [aoi_path("tables", f"table{n}.{ext}") for n in (1, 2, 3) for ext in ("csv", "md")]
+
+
+# Leave-one-region-out (loro.smk)
+def get_loro_metrics(wildcards):
+    if len(REGIONS) < 2:
+        raise WorkflowError(
+            f"leave-one-region-out needs at least two regions; {AOI_FILE} names {len(REGIONS)}: add "
+            "`regions:` (name: [west, south, east, north] in degrees) to it"
+        )
+    return expand(f"{RESULTS}/{{aoi}}/loro/{{region}}/metrics.json", aoi=wildcards.aoi, region=list(REGIONS))

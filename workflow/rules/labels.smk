@@ -33,6 +33,7 @@ rule build_patches:
         months=MONTHS,
         settings=config["patches"],
         gap_fill={sensor: config[sensor]["gap_fill"] for sensor in ("sar", "optical")},
+        regions=REGIONS,
     conda:
         "../../envs/geo.yaml"
     log:

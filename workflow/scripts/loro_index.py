@@ -1,0 +1,11 @@
+"""The patch index of one leave-one-region-out fold: the region's patches test, the others train."""
+
+import pandas as pd
+
+from permafusion.folds import fold_index
+from permafusion.logs import setup_step_logging
+
+log = setup_step_logging(snakemake.log[0])
+fold = fold_index(pd.read_csv(snakemake.input[0], keep_default_na=False), snakemake.wildcards.region)
+fold.to_csv(snakemake.output[0], index=False)
+log.info("fold %s: %s", snakemake.wildcards.region, fold["split"].value_counts().to_dict())
