@@ -16,6 +16,7 @@ from faults import EXPIRED_TOKEN, TRUNCATE, fault_server, hang, rule, status  # 
 from test_composite_read import GRID, s1_item  # noqa: E402
 
 from permafusion.composite import AssetReadError, SarSettings, build_sar_composite  # noqa: E402
+from permafusion.composite import blocks as blocks_module  # noqa: E402
 from permafusion.composite import read as read_module  # noqa: E402
 from permafusion.composite.read import drop_unreadable  # noqa: E402
 from permafusion.signing import forget_cached_token  # noqa: E402
@@ -31,6 +32,14 @@ def fast_gdal_retries(monkeypatch):
         always={"GDAL_HTTP_MAX_RETRY": "3", "GDAL_HTTP_RETRY_DELAY": "0.1", "GDAL_HTTP_TIMEOUT": "1"}
     )
     monkeypatch.setattr(read_module, "GDAL_ENV", env)
+
+
+@pytest.fixture(params=["lattice", "warp"])
+def read_path(request, monkeypatch):
+    """Both read paths: windows of on-lattice files, and stackstac's warp (every item forced to it)."""
+    if request.param == "warp":
+        monkeypatch.setattr(blocks_module, "placement", lambda item, key, grid: None)
+    return request.param
 
 
 @pytest.fixture
@@ -61,7 +70,7 @@ def no_secret(caplog, *texts):
         assert "sig=" not in text and "SECRET" not in text
 
 
-def test_reads_over_http_match_local_reads(scenes):
+def test_reads_over_http_match_local_reads(read_path, scenes):
     root, items, expected = scenes
     with fault_server(root=root) as server:
         ds = build_sar_composite(over_http(items, server.url), grid=GRID, months=MONTH, settings=SETTINGS)
@@ -70,7 +79,7 @@ def test_reads_over_http_match_local_reads(scenes):
 
 
 @pytest.mark.parametrize("fault", [status(503), status(429, retry_after=0.1), status(500), status(502)])
-def test_gdal_retries_transient_http_errors(scenes, fault):
+def test_gdal_retries_transient_http_errors(read_path, scenes, fault):
     root, items, expected = scenes
     rules = [rule(fault, path="s1-17-vv.tif", times={1, 2})]
     with fault_server(root=root, rules=rules) as server:
@@ -111,7 +120,7 @@ def test_truncated_answer_is_retried_or_fails_loudly(scenes):
     assert server.statuses("s1-29-vv.tif")[0] == "truncate"
 
 
-def test_missing_file_over_http_names_it_without_token(scenes, caplog):
+def test_missing_file_over_http_names_it_without_token(read_path, scenes, caplog):
     root, items, _ = scenes
     (root / "s1-17-vh.tif").unlink()
 
@@ -143,7 +152,7 @@ class TokenSigner:
         return item
 
 
-def test_expired_token_is_renewed_once_from_the_unsigned_href(scenes, caplog):
+def test_expired_token_is_renewed_once_from_the_unsigned_href(read_path, scenes, caplog):
     caplog.set_level(logging.DEBUG)
     root, items, expected = scenes
     sign = TokenSigner()
@@ -164,7 +173,7 @@ def test_expired_token_is_renewed_once_from_the_unsigned_href(scenes, caplog):
     assert all("?" not in a.href for it in items for a in it.assets.values())  # originals untouched
 
 
-def test_token_that_stays_forbidden_fails_after_one_renewal(scenes, caplog):
+def test_token_that_stays_forbidden_fails_after_one_renewal(read_path, scenes, caplog):
     root, items, _ = scenes
     sign = TokenSigner()
     rules = [rule(EXPIRED_TOKEN)]
