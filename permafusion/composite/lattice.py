@@ -168,14 +168,9 @@ class LatticeReader:
                     if target != (0, out.shape[0], 0, out.shape[1]):  # the asset does not cover it all
                         out.fill(fill)
                     if window is not None and target is not None:
-                        _read_window(
-                            dataset,
-                            window,
-                            where,
-                            rows,
-                            cols,
-                            out[target[0] : target[1], target[2] : target[3]],
-                        )
+                        r0, r1, c0, c1 = target
+                        first = (rows.start + r0, cols.start + c0)
+                        _read_window(dataset, window, where, first, out[r0:r1, c0:c1])
                     return
                 except read.AssetReadError:
                     raise
@@ -251,9 +246,9 @@ def _target(window: Window, where: Placement, rows: slice, cols: slice) -> tuple
 
 
 def _read_window(
-    dataset: Any, window: Window, where: Placement, rows: slice, cols: slice, out: np.ndarray
+    dataset: Any, window: Window, where: Placement, first: tuple[int, int], out: np.ndarray
 ) -> None:
-    """Read ``window`` of ``dataset`` onto ``out``: the grid pixels it covers (see :func:`_target`)."""
+    """Read ``window`` of ``dataset`` onto ``out``, whose first pixel is grid pixel ``first`` (row, col)."""
     s = where.scale
     if s == 1 and out.dtype == np.dtype(dataset.dtypes[0]):  # straight into place
         dataset.read(1, window=window, out=out)
@@ -265,10 +260,8 @@ def _read_window(
         out[...] = values
         return
     # nearest: each grid pixel takes the asset pixel it lies in (two takes beat 2-D fancy indexing)
-    r0, _, c0, _ = _target(window, where, rows, cols) or (0, 0, 0, 0)
-    top, left = int(window.row_off), int(window.col_off)
-    row_index = (where.row0 + rows.start + r0 + np.arange(out.shape[0])) // s - top
-    col_index = (where.col0 + cols.start + c0 + np.arange(out.shape[1])) // s - left
+    row_index = (where.row0 + first[0] + np.arange(out.shape[0])) // s - int(window.row_off)
+    col_index = (where.col0 + first[1] + np.arange(out.shape[1])) // s - int(window.col_off)
     out[...] = values.take(row_index, axis=0).take(col_index, axis=1)
 
 
