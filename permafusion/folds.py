@@ -120,7 +120,11 @@ def fold_index(index: pd.DataFrame, region: str, *, region_column: str = "region
 
 
 def fold_table(metrics: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per held-out region (OA, mean F1 with its interval, kappa, test patches), then the mean."""
+    """One row per held-out region (OA, mean F1 with its interval, kappa, test patches), then the mean.
+
+    The mean row averages OA, mean F1, kappa and the baseline over regions (each region weighs the
+    same); it has no interval and no patch count.
+    """
     rows = []
     for region, scores in metrics.items():
         model = scores["model"]
@@ -139,6 +143,8 @@ def fold_table(metrics: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         )
     table = pd.DataFrame(rows)
     mean = table.drop(columns="held_out_region").mean(numeric_only=True)
+    # the regions' intervals do not average into an interval of the mean, nor patch counts into one
+    mean[["test_patches", "mean_f1_ci_low", "mean_f1_ci_high"]] = np.nan
     mean["held_out_region"] = "mean over regions"
     return pd.concat([table, mean.to_frame().T], ignore_index=True)
 
@@ -155,7 +161,9 @@ def fold_markdown(table: pd.DataFrame) -> str:
             str(row.held_out_region),
             "–" if pd.isna(row.test_patches) else f"{float(row.test_patches):g}",
             pct(row.overall_accuracy),
-            f"{pct(row.mean_f1)} [{pct(row.mean_f1_ci_low)}, {pct(row.mean_f1_ci_high)}]",
+            pct(row.mean_f1)
+            if pd.isna(row.mean_f1_ci_low)
+            else f"{pct(row.mean_f1)} [{pct(row.mean_f1_ci_low)}, {pct(row.mean_f1_ci_high)}]",
             "–" if pd.isna(row.kappa) else f"{float(row.kappa):.3f}",
             pct(row.majority_mean_f1),
         ]

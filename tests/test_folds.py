@@ -94,5 +94,6 @@ def test_fold_table_lists_regions_and_their_mean() -> None:
     table = fold_table({"a": scores(0.8, 0.6), "b": scores(0.6, 0.4)})
     assert list(table["held_out_region"]) == ["a", "b", "mean over regions"]
     np.testing.assert_allclose(table.loc[2, ["overall_accuracy", "mean_f1"]].astype(float), [0.7, 0.5])
+    assert table.loc[2, ["test_patches", "mean_f1_ci_low"]].isna().all()  # no interval for the mean
     text = fold_markdown(table)
     assert "| a " in text and "60.0 [50.0, 70.0]" in text and "mean over regions" in text

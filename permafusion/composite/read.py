@@ -42,18 +42,31 @@ log = logging.getLogger(__name__)
 Signer = Callable[[pystac.Item], pystac.Item]
 ResamplingName = Literal["nearest", "bilinear"]
 
+#: GDAL's block cache in MB (config `composite.gdal_cache_mb`). Left to GDAL's default of 5 % of RAM it
+#: grows to gigabytes on a big workstation; too small, and source tiles that straddle two rows of blocks
+#: are decompressed twice (measured: ``benchmarks/composite.py --shift``). It should hold one row of the
+#: month's source tiles: scenes x assets x tile height x tile width x 2 bytes.
+GDAL_CACHE_MB = 512
+
 #: stackstac's defaults plus HTTP retries; GDAL_DISABLE_READDIR_ON_OPEN stops per-file directory listings.
-#: GDAL's block cache is bounded (MB): left to its default of 5 % of RAM it grows to gigabytes on a big
-#: workstation, and a composite only revisits the source tiles of one row of blocks.
 GDAL_ENV = stackstac.DEFAULT_GDAL_ENV.updated(
     always={
-        "GDAL_CACHEMAX": 256 * 2**20,  # bytes (rasterio sets it through GDALSetCacheMax64)
+        "GDAL_CACHEMAX": GDAL_CACHE_MB * 2**20,  # bytes (rasterio sets it through GDALSetCacheMax64)
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "GDAL_HTTP_MAX_RETRY": "5",
         "GDAL_HTTP_RETRY_DELAY": "2",
         "GDAL_HTTP_TIMEOUT": "60",
     }
 )
+
+
+def set_gdal_cache(megabytes: int) -> None:
+    """Set GDAL's block cache for the reads of this process (see :data:`GDAL_CACHE_MB`)."""
+    global GDAL_ENV
+    if megabytes < 16:
+        raise ValueError(f"composite.gdal_cache_mb must be at least 16, got {megabytes}")
+    GDAL_ENV = GDAL_ENV.updated(always={"GDAL_CACHEMAX": int(megabytes) * 2**20})
+
 
 # stackstac 0.5.1 checks ``np.can_cast(type(fill_value), dtype)``; under numpy 2 (NEP 50) a Python float
 # is float64 and cannot be "safely" cast to float32, so ``fill_value=np.nan`` with ``dtype="float32"`` is

@@ -206,3 +206,13 @@ def test_separate_orbits_need_the_orbit_state(sar_items):
     items, _, _ = sar_items
     with pytest.raises(ValueError, match="sat:orbit_state None.*use `both`"):
         build_sar_composite(items, grid=WIDE, months=["2024-01"], settings=SarSettings(separate_orbits=True))
+
+
+def test_gdal_cache_setting_reaches_the_reads(monkeypatch):
+    from permafusion.composite import read
+
+    monkeypatch.setattr(read, "GDAL_ENV", read.GDAL_ENV)  # restored after the test
+    read.set_gdal_cache(64)
+    assert read.GDAL_ENV.read.options["GDAL_CACHEMAX"] == 64 * 2**20
+    with pytest.raises(ValueError, match="gdal_cache_mb"):
+        read.set_gdal_cache(8)

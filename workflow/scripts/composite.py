@@ -6,7 +6,7 @@ from permafusion.composite import (
     build_optical_composite,
     build_sar_composite,
 )
-from permafusion.composite.read import drop_unreadable
+from permafusion.composite.read import drop_unreadable, set_gdal_cache
 from permafusion.grid import GridSpec
 from permafusion.logs import setup_step_logging
 from permafusion.search import load_items
@@ -19,6 +19,7 @@ grid = GridSpec.from_mapping(snakemake.params.grid)
 items = items_over_grid(load_items(snakemake.input.item_list), grid)
 log.info("%s composite of %s: %d items over the tile %s %s", sensor, month, len(items), grid.crs, grid.shape)
 sign = signer_for(snakemake.params.signing)
+set_gdal_cache(snakemake.params.gdal_cache_mb)
 if sensor == "sar":
     settings = SarSettings.from_mapping(snakemake.params.settings)
     assets = list(settings.polarizations)
