@@ -73,14 +73,16 @@ def _composite(
     month_reducer: Callable[[str, list[pystac.Item]], _MonthReducer],
     threads: int,
     size: int,
-    finish: RowStencil | None = None,
+    finish: Callable[[np.ndarray], np.ndarray] | None = None,
+    halo: int = 0,
     suffixes: Sequence[str] = ("",),
     out: str | Path | None,
 ) -> xr.Dataset:
     """The month loop shared by both sensors: every month's rows go to memory or straight into ``out``.
 
     A reduced row holds, per suffix (variable group, e.g. one per orbit direction), the bands and then
-    the valid count. With ``finish``, rows pass through that stencil (its ``emit`` is replaced) first.
+    the valid count. ``finish`` maps whole rows (with ``halo`` rows of their neighbours, see
+    :class:`RowStencil`) to their final values before they are stored.
     """
     n_bands, planes = len(bands), len(bands) + 1
     times = month_starts(months)
@@ -110,21 +112,18 @@ def _composite(
                     emit(rows, empty[:, : rows.stop - rows.start])
                 continue
             reducer = month_reducer(month, month_items)
-            rows_done: Callable[[slice, np.ndarray], None] = emit
-            if finish is not None:
-                finish.emit = emit
-                rows_done = finish
+            stencil = None if finish is None else RowStencil(halo, finish, emit)
             try:
                 reduce_by_blocks(
                     grid.shape,
                     size=size,
                     n_out=planes * len(suffixes),
                     work=reducer.work,
-                    emit=rows_done,
+                    emit=emit if stencil is None else stencil,
                     threads=threads,
                 )
-                if finish is not None:
-                    finish.close()
+                if stencil is not None:
+                    stencil.close()
             finally:
                 reducer.reader.close()
             log.info(
@@ -238,7 +237,8 @@ def build_sar_composite(
         month_reducer=month_reducer,
         threads=threads,
         size=settings.chunksize,
-        finish=RowStencil(settings.window // 2 if lee else 0, finish, emit=lambda rows, row: None),
+        finish=finish,
+        halo=settings.window // 2 if lee else 0,
         suffixes=suffixes,
         out=out,
     )
