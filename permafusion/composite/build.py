@@ -208,10 +208,13 @@ def build_sar_composite(
         def reduce(block: np.ndarray) -> np.ndarray:
             valid = sar.valid_observations(block)
             block, valid = mosaic_first_valid(block, valid, groups)
-            parts = []
-            for orbit in (None, *orbits):  # all passes, then each direction
+            means: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
+            for orbit in (*orbits, None):  # each direction (copies), then all passes, in place
                 use = slice(None) if orbit is None else direction == orbit
-                mean, count = sar.monthly_mean(block[use], valid[use])
+                means[orbit] = sar.monthly_mean(block[use], valid[use], overwrite=orbit is None)
+            parts = []
+            for orbit in (None, *orbits):  # stored in this order: all passes, then each direction
+                mean, count = means[orbit]
                 parts += [mean, count[None].astype(np.float32)]
             return np.concatenate(parts)
 
