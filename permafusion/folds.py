@@ -8,7 +8,7 @@ validation split kept for choosing the epoch), and :func:`fold_table` summarises
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ def _read_index(index: Path | pd.DataFrame) -> pd.DataFrame:
 
 
 def region_names(index: Path | pd.DataFrame, *, region_column: str = "region") -> list[str]:
-    """Sorted region names of the index: the order of the folds of :func:`leave_one_region_out`.
+    """Sorted region names of the index: the folds of leave-one-region-out (:func:`fold_index`).
 
     Raises:
         ValueError: if the index has no region column, or fewer than two regions.
@@ -42,28 +42,6 @@ def region_names(index: Path | pd.DataFrame, *, region_column: str = "region") -
             "add patches from another region or use the random train/val/test split"
         )
     return regions
-
-
-def leave_one_region_out(
-    index: Path | pd.DataFrame, *, id_column: str = "patch_id", region_column: str = "region"
-) -> Iterator[tuple[list[int], list[int]]]:
-    """Yield ``(train_ids, test_ids)``: one fold per region, in :func:`region_names` order.
-
-    The test ids are the patches of the region, the train ids all other patches (whatever their
-    ``split``; carve a validation set from them if needed). Patches without a region are in no test fold.
-
-    Raises:
-        ValueError: if the index has no region column, or fewer than two regions.
-    """
-    table = _read_index(index)
-    regions = region_names(table, region_column=region_column)
-    labels = table[region_column].astype(str).where(table[region_column].notna())
-    for region in regions:
-        held_out = labels == region
-        yield (
-            sorted(int(i) for i in table.loc[~held_out, id_column]),
-            sorted(int(i) for i in table.loc[held_out, id_column]),
-        )
 
 
 Bbox = Sequence[float]

@@ -95,6 +95,16 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, firs
 # ------------------------------------------------------------------------------------------- metrics
 
 
+def _overall_cells(model: Mapping[str, Any], record: dict[str, Any]) -> list[str]:
+    """OA (%) and mean F1 cells with their intervals; their columns are added to ``record``."""
+    cells = []
+    for key, percent in (("overall_accuracy", True), ("mean_f1", False)):
+        ci = _ci(model, key)
+        record.update(_columns(key, model.get(key), ci))
+        cells.append(_with_ci(model.get(key), ci, percent=percent))
+    return cells
+
+
 def _ci(metrics: Mapping[str, Any], key: str) -> list[float] | None:
     ci95 = metrics.get("ci95") or {}
     return ci95.get(key)
@@ -181,11 +191,7 @@ def table2(metrics: Mapping[str, Mapping[str, Any]], methods: Sequence[str]) -> 
             raise KeyError(f"no metrics for method {method!r}; evaluate it first")
         m = metrics[method]["model"]
         record: dict[str, Any] = {"method": method, "name": METHOD_LABELS.get(method, method)}
-        cells = [record["name"]]
-        for key, percent in (("overall_accuracy", True), ("mean_f1", False)):
-            ci = _ci(m, key)
-            record.update(_columns(key, m.get(key), ci))
-            cells.append(_with_ci(m.get(key), ci, percent=percent))
+        cells = [record["name"], *_overall_cells(m, record)]
         for code in CLASS_CODES:
             value, ci = _class_f1(m, code)
             record.update(_columns(f"f1_{CLASS_SHORT[code]}", value, ci))
@@ -225,11 +231,7 @@ def table3(
     for method in (full, *ablations):
         m = metrics[method]["model"]
         record: dict[str, Any] = {"method": method, "name": ABLATION_LABELS.get(method, method)}
-        cells = [record["name"]]
-        for key, percent in (("overall_accuracy", True), ("mean_f1", False)):
-            ci = _ci(m, key)
-            record.update(_columns(key, m.get(key), ci))
-            cells.append(_with_ci(m.get(key), ci, percent=percent))
+        cells = [record["name"], *_overall_cells(m, record)]
         diff_ci: Mapping[str, list[float] | None] = {}
         if method != full and _paired(metrics[method], base):
             diff_ci = paired_difference_ci(

@@ -195,29 +195,22 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             code, body, headers = self._answer(parts.path, parts.query, body_in)
-            if fault is not None and fault.kind == "truncate" and len(body) > 1:
-                server.record(Seen(self.command, parts.path, parts.query, "truncate"))
-                self.send_response(code)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if not head:
-                    self.wfile.write(body[: len(body) // 2])
-                    self.wfile.flush()
-                self.close_connection = True
-                return
-            self._send(code, body, headers, head=head, seen=parts)
+            truncate = fault is not None and fault.kind == "truncate" and len(body) > 1
+            self._send(code, body, headers, head=head, seen=parts, truncate=truncate)
 
-        def _send(self, code, body, headers, *, head, seen) -> None:
-            server.record(Seen(self.command, seen.path, seen.query, code))
+        def _send(self, code, body, headers, *, head, seen, truncate=False) -> None:
+            """Answer ``body``; with ``truncate``, announce all of it, send half and hang up."""
+            server.record(Seen(self.command, seen.path, seen.query, "truncate" if truncate else code))
             self.send_response(code)
             for key, value in headers.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if not head:
-                self.wfile.write(body)
+                self.wfile.write(body[: len(body) // 2] if truncate else body)
+            if truncate:
+                self.wfile.flush()
+                self.close_connection = True
 
         def _answer(self, path: str, query: str, body_in: bytes) -> tuple[int, bytes, dict[str, str]]:
             if server.upstream is not None:

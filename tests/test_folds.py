@@ -15,30 +15,32 @@ from permafusion.folds import (
     fold_index,
     fold_markdown,
     fold_table,
-    leave_one_region_out,
     region_names,
 )
 
 
 def test_one_fold_per_region(tmp_path: Path) -> None:
-    table = pd.DataFrame({"patch_id": range(6), "split": "train", "region": ["b", "a", "b", "c", "a", None]})
+    table = pd.DataFrame(
+        {"patch_id": range(6), "split": ["train", "val"] * 3, "region": ["b", "a", "b", "c", "a", None]}
+    )
     path = tmp_path / "index.csv"
     table.to_csv(path, index=False)
     assert region_names(path) == ["a", "b", "c"]
-    folds = list(leave_one_region_out(path))
-    assert folds == [
+    folds = [fold_index(pd.read_csv(path), region) for region in region_names(path)]
+    held_out = [sorted(fold.loc[fold["split"] == "test", "patch_id"]) for fold in folds]
+    rest = [sorted(fold.loc[fold["split"] != "test", "patch_id"]) for fold in folds]
+    assert list(zip(rest, held_out, strict=True)) == [
         ([0, 2, 3, 5], [1, 4]),
         ([1, 3, 4, 5], [0, 2]),
         ([0, 1, 2, 4, 5], [3]),
     ]
-    assert list(leave_one_region_out(table)) == folds
 
 
 def test_missing_or_single_region_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="no 'region' column"):
-        list(leave_one_region_out(pd.DataFrame({"patch_id": [0, 1]})))
+        fold_index(pd.DataFrame({"patch_id": [0, 1]}), "x")
     with pytest.raises(ValueError, match="needs at least two"):
-        list(leave_one_region_out(pd.DataFrame({"patch_id": [0, 1], "region": ["x", "x"]})))
+        fold_index(pd.DataFrame({"patch_id": [0, 1], "region": ["x", "x"]}), "x")
 
 
 def test_patches_fall_in_the_region_of_their_centre() -> None:

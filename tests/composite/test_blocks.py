@@ -158,21 +158,6 @@ def test_file_off_its_metadata_is_an_error(tmp_path):
         build_sar_composite([item], grid=GRID, months=["2024-01"], settings=SarSettings())
 
 
-@pytest.fixture
-def sar_items(tmp_path):
-    rng = np.random.default_rng(11)
-    a = rng.uniform(0.01, 0.5, (30, 30))
-    b = rng.uniform(0.01, 0.5, (30, 30))
-    a[5, 5] = -32768.0
-    b[6, 6] = 0.0
-    items = [
-        s1_item(tmp_path, "s1-b", datetime(2024, 1, 17, tzinfo=UTC), 124, b, b / 4),
-        s1_item(tmp_path, "s1-a", datetime(2024, 1, 5, tzinfo=UTC), 51, a, a / 4),
-        s1_item(tmp_path, "s1-c", datetime(2024, 3, 2, tzinfo=UTC), 51, a * 2, a / 2),
-    ]
-    return items, a, b
-
-
 def _with_orbit(item, state):
     item.properties["sat:orbit_state"] = state
     return item

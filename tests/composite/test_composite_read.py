@@ -126,21 +126,6 @@ def check_grid(ds):
     assert ds.valid_count.dtype == np.uint16 and ds.valid_count.dims == ("time", "y", "x")
 
 
-@pytest.fixture
-def sar_items(tmp_path):
-    rng = np.random.default_rng(1)
-    a = rng.uniform(0.01, 0.5, (30, 30))
-    b = rng.uniform(0.01, 0.5, (30, 30))
-    a[5, 5] = -32768.0  # nodata
-    b[6, 6] = 0.0  # border noise
-    items = [
-        s1_item(tmp_path, "s1-b", datetime(2024, 1, 17, tzinfo=UTC), 124, b, b / 4),
-        s1_item(tmp_path, "s1-a", datetime(2024, 1, 5, tzinfo=UTC), 51, a, a / 4),
-        s1_item(tmp_path, "s1-c", datetime(2024, 3, 2, tzinfo=UTC), 51, a * 2, a / 2),
-    ]
-    return items, a, b
-
-
 def test_sar_composite_lands_on_the_grid(sar_items, tmp_path):
     items, a, b = sar_items
     before = [it.to_dict() for it in items]

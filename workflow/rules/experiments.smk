@@ -15,7 +15,6 @@ rule train_experiment:
     wildcard_constraints:
         method="|".join(NETWORK_EXPERIMENTS),
     params:
-        method="{method}",
         settings=get_experiment_train_settings,
     conda:
         "../../envs/torch.yaml"
@@ -27,7 +26,7 @@ rule train_experiment:
     resources:
         mem_mb=8000,
     script:
-        "../scripts/train_experiment.py"
+        "../scripts/train.py"
 
 
 rule train_random_forest:
@@ -37,7 +36,6 @@ rule train_random_forest:
     output:
         model=f"{RESULTS}/{{aoi}}/experiments/{RANDOM_FOREST}/model.joblib",
     params:
-        method=RANDOM_FOREST,
         settings=get_random_forest_settings,
     conda:
         "../../envs/torch.yaml"
@@ -49,7 +47,7 @@ rule train_random_forest:
     resources:
         mem_mb=8000,
     script:
-        "../scripts/train_experiment.py"
+        "../scripts/train_random_forest.py"
 
 
 rule evaluate_experiment:

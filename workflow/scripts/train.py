@@ -1,4 +1,8 @@
-"""Train PermaFusionNet on the AOI's training patches; keep the best validation epoch."""
+"""Train a network of the registry (``settings.model``) on a split of the patches; keep the best epoch.
+
+Used by the main model (`train`), the comparison's networks (`train_experiment`) and the
+leave-one-region-out folds (`loro_train`).
+"""
 
 from pathlib import Path
 

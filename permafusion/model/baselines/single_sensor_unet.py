@@ -1,4 +1,5 @@
-"""Single-modal U-Net baselines (paper §5.1, "Single-modal SAR U-Net" and "Single-modal Optical U-Net")."""
+"""U-Nets on time-stacked inputs: the single-modal baselines of paper §5.1 ("Single-modal SAR U-Net",
+"Single-modal Optical U-Net"), and the base of the early-fusion CNN."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from torch import nn
 from permafusion.model.baselines.unet import UNet, check_series, stack_time
 
 
-class SingleSensorUNet(nn.Module):
-    """U-Net on one sensor's series; the other sensor's input is accepted and ignored.
+class TimeStackedUNet(nn.Module):
+    """U-Net on one sensor's series, or on both concatenated (``sensor = "both"``, SAR first).
+
+    The other sensor's input, when one is used, is accepted and ignored.
 
     Time is handled by stacking: the T monthly maps become ``T * channels`` input channels (time-major), so
     the network is built for a fixed ``num_steps`` and learns month-specific filters in its first layer;
@@ -20,7 +23,7 @@ class SingleSensorUNet(nn.Module):
     arrive as 0 (the band mean, after normalisation). Subclasses fix ``sensor``.
     """
 
-    sensor: ClassVar[Literal["sar", "optical"]]
+    sensor: ClassVar[Literal["sar", "optical", "both"]]
 
     def __init__(
         self,
@@ -50,12 +53,14 @@ class SingleSensorUNet(nn.Module):
         self.optical_channels = optical_channels
         self.num_classes = num_classes
         self.num_steps = num_steps
-        channels = sar_channels if self.sensor == "sar" else optical_channels
+        channels = {"sar": sar_channels, "optical": optical_channels}.get(
+            self.sensor, sar_channels + optical_channels
+        )
         self.unet = UNet(num_steps * channels, num_classes, widths=widths, bottleneck_width=bottleneck_width)
         self.size_multiple = self.unet.size_multiple
 
     def forward(self, sar: torch.Tensor, optical: torch.Tensor) -> torch.Tensor:
-        """Logits (B, num_classes, H, W) from sar (B, T, 2, H, W) or optical (B, T, 6, H, W) by sensor."""
+        """Logits (B, num_classes, H, W) from sar (B, T, 2, H, W) and/or optical (B, T, 6, H, W)."""
         check_series(
             sar,
             optical,
@@ -64,7 +69,8 @@ class SingleSensorUNet(nn.Module):
             num_steps=self.num_steps,
             size_multiple=self.size_multiple,
         )
-        return self.unet(stack_time(sar if self.sensor == "sar" else optical))
+        inputs = {"sar": sar, "optical": optical}.get(self.sensor)
+        return self.unet(stack_time(torch.cat([sar, optical], dim=2) if inputs is None else inputs))
 
     def model_kwargs(self) -> dict[str, object]:
         """Plain constructor arguments (JSON-ready) that rebuild this architecture."""
@@ -78,13 +84,13 @@ class SingleSensorUNet(nn.Module):
         }
 
 
-class SarUNet(SingleSensorUNet):
+class SarUNet(TimeStackedUNet):
     """U-Net on the Sentinel-1 series only."""
 
     sensor = "sar"
 
 
-class OpticalUNet(SingleSensorUNet):
+class OpticalUNet(TimeStackedUNet):
     """U-Net on the Sentinel-2 series only."""
 
     sensor = "optical"
