@@ -161,15 +161,19 @@ def reduce_by_blocks(
         size: block side in pixels.
         n_out: planes ``work`` returns: it maps (rows, cols) to a float32 (n_out, h, w) array.
         work: reads and reduces one block; called from ``threads`` threads at once.
-        emit: gets (rows, (n_out, h, width) float32) for each row of blocks, in order, from this thread
-            (a fresh array each time).
+        emit: gets (rows, (n_out, h, width) float32) for each row of blocks, in order, from this thread.
+            The array is overwritten three rows later: enough for :class:`RowStencil`, which holds the
+            two rows before; a sink that keeps rows longer must copy them.
         threads: blocks worked on at once.
     """
     width = shape[1]
+    # three rows in turn instead of a fresh array per row: a fresh one costs its page faults
+    n_rows = -(-shape[0] // size)
+    buffers = [np.empty((n_out, min(size, shape[0]), width), np.float32) for _ in range(min(3, n_rows))]
     row: np.ndarray | None = None
     for (rows, cols), result in _in_order(lambda block: work(*block), blocks(shape, size), threads):
         if cols.start == 0:
-            row = np.empty((n_out, rows.stop - rows.start, width), np.float32)
+            row = buffers[(rows.start // size) % len(buffers)][:, : rows.stop - rows.start]
         assert row is not None
         row[:, :, cols] = result
         if cols.stop == width:

@@ -70,9 +70,13 @@ def harmonize(dn: np.ndarray, offsets: Iterable[bool]) -> np.ndarray:
 def scl_valid(scl: np.ndarray, mask_classes: Iterable[int]) -> np.ndarray:
     """Where the scene classification keeps a pixel: SCL present (finite) and not in ``mask_classes``."""
     scl = np.asarray(scl)
-    if scl.dtype in (np.uint8, np.uint16):  # one table lookup per pixel
-        keep = np.ones(np.iinfo(scl.dtype).max + 1, bool)
-        keep[[c for c in mask_classes if c <= np.iinfo(scl.dtype).max]] = False
+    mask_classes = list(mask_classes)
+    if scl.dtype in (np.uint8, np.uint16):
+        if scl.size and int(scl.max()) < 16:  # SCL's classes are 0-11: one bit test per pixel
+            kept = np.uint16(0xFFFF & ~sum(1 << c for c in set(mask_classes) if 0 <= c < 16))
+            return (np.right_shift(kept, scl, dtype=np.uint16) & np.uint16(1)).astype(bool)
+        keep = np.ones(np.iinfo(scl.dtype).max + 1, bool)  # one table lookup per pixel
+        keep[[c for c in mask_classes if 0 <= c <= np.iinfo(scl.dtype).max]] = False
         return keep[scl]
     finite = np.isfinite(scl) if np.issubdtype(scl.dtype, np.floating) else np.ones(scl.shape, bool)
     classes = np.where(finite, scl, -1).astype(np.int16)
@@ -85,7 +89,7 @@ def valid_observations(reflectance: np.ndarray, scl_ok: np.ndarray) -> np.ndarra
 
 
 #: Bytes of DNs reduced at once by :func:`median_of_dns` (a share of the CPU's cache).
-_STRIP_BYTES = 4 << 20
+_STRIP_BYTES = 8 << 20
 
 #: DN marking a masked observation in the uint16 median (sorts after every valid harmonized DN).
 DN_MASKED = np.iinfo(np.uint16).max
@@ -103,11 +107,19 @@ def harmonized_dn(dn: np.ndarray, offsets: Iterable[bool], valid: np.ndarray) ->
     out = np.empty(dn.shape, dtype=np.uint16)
     with np.errstate(invalid="ignore"):  # NaN casts to garbage, masked below (NaN is never valid)
         np.copyto(out, dn, casting="unsafe")
-    if any(offsets):
-        offset = np.where(offsets, np.uint16(BASELINE_OFFSET_DN), np.uint16(0)).astype(np.uint16)
-        out -= np.minimum(out, offset[:, None, None, None])  # DNs below the offset clip to reflectance 0
+    _remove_offsets(out, offsets)
     np.copyto(out, DN_MASKED, where=~valid[:, None])
     return out
+
+
+def _remove_offsets(dn: np.ndarray, offsets: list[bool]) -> None:
+    """Subtract the baseline offset in place from the uint16 DNs of the scenes that carry it.
+
+    DNs below the offset clip to 0 (reflectance 0).
+    """
+    if any(offsets):
+        offset = np.where(offsets, np.uint16(BASELINE_OFFSET_DN), np.uint16(0)).astype(np.uint16)
+        dn -= np.minimum(dn, offset[:, None, None, None])
 
 
 def median_of_dns(
@@ -146,20 +158,52 @@ def median_of_dns(
     for top in range(0, height, step):
         rows = slice(top, top + step)
         part = dn[:, :, rows]
-        valid = scl_valid(scl[:, rows], mask_classes) & (part > 0).all(axis=1)
+        valid = scl_valid(scl[:, rows], mask_classes) & (part.min(axis=1) > 0)  # DN 0: no data
         if after is None:
-            part = harmonized_dn(part, offsets, valid)
-        else:
-            np.copyto(part, DN_MASKED, where=~valid[:, None])
+            _remove_offsets(part, offsets)
         part, valid = mosaic_first_valid(part, valid, groups, fill=DN_MASKED)
-        count[rows] = valid.sum(axis=0, dtype=np.uint16)
-        ordered = sort_along_first_axis(part, lowest=part.shape[0] // 2 + 1)  # the median's ranks only
-        median[:, rows] = _middle_reflectance(ordered, count[rows], offset=bool(after))
+        seen = valid.any(axis=(1, 2))
+        if not seen.all():  # scenes clouded or outside the swath all along the strip: not sorted at all
+            part, valid = part[seen], valid[seen]
+        count[rows] = _pad_masked(part, valid)
+        ordered = sort_along_first_axis(part, ranks=_middle_ranks(part.shape[0]))
+        median[:, rows] = _padded_median(ordered, count[rows], offset=bool(after))
     return median, count
 
 
-def _middle_reflectance(sorted_dn: np.ndarray, count: np.ndarray, *, offset: bool = False) -> np.ndarray:
-    """Median reflectance from DNs sorted along axis 0, masked ones last, ``count`` valid per pixel.
+def _pad_masked(stack: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Overwrite the masked observations of a uint16 (n, band, y, x) stack so the median sits mid-stack.
+
+    Of a pixel's ``m`` masked observations the first ``(m + 1 - n % 2) // 2`` (in scene order) become
+    0 and the others ``DN_MASKED``, as many below every valid DN as above, give or take one. Then,
+    whatever the pixel's count ``c`` of valid observations, sorted position ``n // 2`` holds their
+    median when ``c`` is odd, and positions ``n // 2 - 1`` and ``n // 2`` their two middle values when
+    ``c`` is even (:func:`_padded_median`): fixed planes instead of a per-pixel gather. A 0 pad tying
+    with a valid DN of 0 changes nothing, as the values are equal.
+
+    Returns:
+        (y, x) uint16 count of valid observations.
+    """
+    n = stack.shape[0]
+    masked = ~valid
+    n_masked = masked.sum(axis=0, dtype=np.uint16)
+    low_pads = (n_masked + (1 - n % 2)) // 2
+    pads = np.empty(valid.shape, np.uint16)
+    seen = np.zeros(valid.shape[1:], np.uint16)  # masked ones so far (np.cumsum along axis 0 is slow)
+    for k in range(n):
+        seen += masked[k]
+        np.subtract(seen <= low_pads, 1, dtype=np.uint16, out=pads[k])  # 0 while low pads, else 0xFFFF
+    np.copyto(stack, pads[:, None], where=masked[:, None])
+    return (n - n_masked).astype(np.uint16, copy=False)
+
+
+def _middle_ranks(n: int) -> tuple[int, ...]:
+    """Sorted positions :func:`_padded_median` reads from a stack of ``n``."""
+    return (n // 2 - 1, n // 2) if n > 1 else (0,)
+
+
+def _padded_median(sorted_dn: np.ndarray, count: np.ndarray, *, offset: bool = False) -> np.ndarray:
+    """Median reflectance of a stack padded by :func:`_pad_masked` and sorted at :func:`_middle_ranks`.
 
     The two middle DNs (equal for odd counts) are converted to reflectance (float64 division by 10000,
     rounded to float32) and averaged in float32, as ``np.nanmedian`` does; with ``offset`` the baseline
@@ -168,20 +212,21 @@ def _middle_reflectance(sorted_dn: np.ndarray, count: np.ndarray, *, offset: boo
     n = sorted_dn.shape[0]
     if n == 0:
         return np.full(sorted_dn.shape[1:], np.nan, np.float32)
-    valid = count.astype(np.intp)[None, None]
-    low = np.take_along_axis(sorted_dn, np.maximum(valid - 1, 0) // 2, axis=0)[0]
-    high = np.take_along_axis(sorted_dn, np.minimum(valid // 2, n - 1), axis=0)[0]
+    high = sorted_dn[n // 2]
+    low = sorted_dn[n // 2 - 1] if n > 1 else high
     if offset:
         low, high = (
             np.maximum(v, np.uint16(BASELINE_OFFSET_DN)) - np.uint16(BASELINE_OFFSET_DN) for v in (low, high)
         )
-    return _mean_of_middles(_dn_reflectance(low), _dn_reflectance(high), count)
+    low_reflectance, high_reflectance = _dn_reflectance(low), _dn_reflectance(high)
+    np.copyto(low_reflectance, high_reflectance, where=(count % 2 == 1)[None])  # odd: one middle value
+    return _mean_of_middles(low_reflectance, high_reflectance, count)
 
 
 def _sorted_middle(values: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper middle of the first ``count`` values of each pixel after sorting along axis 0.
 
-    Masked values must sort last (``DN_MASKED`` for uint16, NaN for floats). Returns (band, y, x) arrays.
+    Masked values must sort last (NaN for floats). Returns (band, y, x) arrays.
     """
     n = values.shape[0]
     stack = np.ascontiguousarray(np.moveaxis(values, 0, -1))  # (band, y, x, n): a sort per pixel
@@ -208,9 +253,10 @@ def monthly_median_dn(dn: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np
     """
     if dn.ndim != 4 or valid.shape != dn.shape[:1] + dn.shape[2:]:
         raise ValueError(f"dn {dn.shape} and valid {valid.shape} must be (n, band, y, x) and (n, y, x)")
-    count = valid.sum(axis=0, dtype=np.uint16)
-    stack = np.where(valid[:, None], dn, DN_MASKED).astype(np.uint16, copy=False)  # sorted in place
-    return _middle_reflectance(sort_along_first_axis(stack), count), count
+    stack = dn.astype(np.uint16, copy=True)  # padded and sorted in place
+    count = _pad_masked(stack, valid)
+    ordered = sort_along_first_axis(stack, ranks=_middle_ranks(stack.shape[0]))
+    return _padded_median(ordered, count), count
 
 
 def _dn_reflectance(dn: np.ndarray) -> np.ndarray:

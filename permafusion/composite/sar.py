@@ -30,7 +30,11 @@ def valid_observations(power: np.ndarray) -> np.ndarray:
     """(n, y, x) mask of acquisitions valid in every polarization of a (n, band, y, x) stack."""
     if power.ndim != 4:
         raise ValueError(f"expected a (n, band, y, x) stack, got shape {power.shape}")
-    return np.asarray(valid_power(power).all(axis=1))
+    if power.shape[1] == 0:
+        return np.ones(power.shape[:1] + power.shape[2:], bool)
+    # valid_power of every band, from two reductions over the bands (NaN propagates through both)
+    with np.errstate(invalid="ignore"):
+        return np.asarray((power.min(axis=1) > 0) & (power.max(axis=1) < np.inf))
 
 
 def monthly_mean(
@@ -50,7 +54,7 @@ def monthly_mean(
     """
     if power.ndim != 4 or valid.shape != power.shape[:1] + power.shape[2:]:
         raise ValueError(f"power {power.shape} and valid {valid.shape} must be (n, band, y, x) and (n, y, x)")
-    count = valid.sum(axis=0)
+    count = valid.sum(axis=0, dtype=np.uint16)
     if overwrite:
         np.copyto(power, 0, where=~valid[:, None, :, :])
         samples = power
@@ -59,9 +63,9 @@ def monthly_mean(
     # summed in the data's precision: for float32 the relative error of a month's sum (a few dozen
     # acquisitions) stays below 1e-6, far under speckle, at 60 % of the cost of a float64 sum
     total = samples.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / count, np.nan)
-    return mean.astype(np.float32), count.astype(np.uint16)
+    with np.errstate(invalid="ignore"):
+        mean = total / count  # 0 / 0: NaN where no acquisition is valid
+    return mean.astype(np.float32, copy=False), count
 
 
 def lee_filter(image: np.ndarray, *, window: int = 5, cu2: float | np.ndarray = 0.25) -> np.ndarray:
@@ -84,25 +88,50 @@ def lee_filter(image: np.ndarray, *, window: int = 5, cu2: float | np.ndarray = 
     """
     if image.ndim != 2:
         raise ValueError(f"lee_filter expects a (y, x) image, got shape {image.shape}")
+    return _lee_filter_bands(np.asarray(image)[None], window=window, cu2=cu2)[0]
+
+
+def _lee_filter_bands(images: np.ndarray, *, window: int, cu2: float | np.ndarray) -> np.ndarray:
+    """:func:`lee_filter` of each (y, x) image of a (band, y, x) stack, sharing what the bands share.
+
+    The bands of a monthly mean are valid at the same pixels and have the same ``cu2``: the share of
+    valid neighbours and the weights' constants are then computed once, and not at all where every
+    pixel is valid.
+    """
     if window < 3 or window % 2 == 0:
         raise ValueError(f"Lee window must be an odd integer >= 3, got {window}")
-    valid = np.isfinite(image)
+    valid = np.isfinite(images)
     # float32 statistics (scipy sums each window in double and rounds once): the variance
     # s2/n - mean**2 then carries a relative error near 1e-7 of mean**2, against the speckle
     # variation cu2 >= ~0.005 it is compared with; float64 costs a third more time per composite.
-    x = np.where(valid, image, np.float32(0)).astype(np.float32)
-    frac = uniform_filter(valid.astype(np.float32), size=window, mode="reflect")
-    s1 = uniform_filter(x, size=window, mode="reflect")
-    s2 = uniform_filter(x * x, size=window, mode="reflect")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s1 / frac
-        var = np.maximum(s2 / frac - mean * mean, 0.0)
-        ci2 = var / (mean * mean)
-        cu2 = np.asarray(cu2, dtype=np.float32)
-        k = np.where(ci2 > 0, (1.0 - cu2 / ci2) / (1.0 + cu2), 0.0)
-    k = np.clip(np.nan_to_num(k, nan=0.0), 0.0, 1.0)
-    out = mean + k * (x - mean)
-    return np.where(valid, out, np.nan).astype(np.float32)
+    cu2 = np.asarray(cu2, dtype=np.float32)
+    # k = (1 - cu2 / ci2) / (1 + cu2) = at_most - scale / ci2, with ci2 = var / mean**2
+    at_most = np.float32(1) / (np.float32(1) + cu2)
+    scale = cu2 * at_most
+    shared = bool((valid == valid[0]).all())
+    frac = None
+    out = np.empty(images.shape, np.float32)
+    for b, image in enumerate(images):
+        if b == 0 or not shared:
+            frac = None if valid[b].all() else _box_mean(valid[b].astype(np.float32), window)
+        x = np.where(valid[b], image, np.float32(0)).astype(np.float32, copy=False)
+        s1, s2 = _box_mean(x, window), _box_mean(x * x, window)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s1 if frac is None else s1 / frac
+            square = mean * mean
+            var = s2 if frac is None else s2 / frac
+            var -= square
+            np.maximum(var, 0, out=var)
+            k = at_most - scale * square / var  # var 0: -inf, clipped to 0; 0 / 0: NaN, set to 0
+        np.clip(k, 0, 1, out=k)
+        k[np.isnan(k)] = 0
+        filtered = mean + k * (x - mean)
+        out[b] = np.where(valid[b], filtered, np.float32(np.nan))
+    return out
+
+
+def _box_mean(image: np.ndarray, window: int) -> np.ndarray:
+    return np.asarray(uniform_filter(image, size=window, mode="reflect"))
 
 
 def to_db(power: np.ndarray) -> np.ndarray:
@@ -129,7 +158,6 @@ def speckle_filter_month(
     for left in range(0, width, columns):
         right = min(left + columns, width)
         lo, hi = max(left - halo, 0), min(right + halo, width)
-        for b, band in enumerate(mean):
-            filtered = lee_filter(band[:, lo:hi], window=window, cu2=cu2[:, lo:hi])
-            out[b, :, left:right] = filtered[:, left - lo : right - lo]
+        filtered = _lee_filter_bands(mean[:, :, lo:hi], window=window, cu2=cu2[:, lo:hi])
+        out[:, :, left:right] = filtered[:, :, left - lo : right - lo]
     return out

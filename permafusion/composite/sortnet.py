@@ -12,6 +12,7 @@ padding dropped (padding sorts last, so they never swap): O(n log^2 n) comparato
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -42,9 +43,9 @@ def batcher_pairs(n: int) -> tuple[tuple[int, int], ...]:
 
 
 @lru_cache(maxsize=128)
-def lowest_pairs(n: int, k: int) -> tuple[tuple[int, int], ...]:
-    """The comparators of :func:`batcher_pairs` that the ``k`` lowest outputs depend on, in order."""
-    needed, kept = set(range(min(k, n))), []
+def pairs_for_ranks(n: int, ranks: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """The comparators of :func:`batcher_pairs` that the outputs at ``ranks`` depend on, in order."""
+    needed, kept = {r for r in ranks if 0 <= r < n}, []
     for i, j in reversed(batcher_pairs(n)):
         if i in needed or j in needed:
             kept.append((i, j))
@@ -52,19 +53,19 @@ def lowest_pairs(n: int, k: int) -> tuple[tuple[int, int], ...]:
     return tuple(reversed(kept))
 
 
-def sort_along_first_axis(stack: np.ndarray, lowest: int | None = None) -> np.ndarray:
+def sort_along_first_axis(stack: np.ndarray, ranks: Sequence[int] | None = None) -> np.ndarray:
     """Sort ``stack`` along axis 0 in place (as ``np.sort(stack, axis=0)``) and return it.
 
-    With ``lowest``, only the first ``lowest`` positions are sorted and the rest are left unspecified:
-    what a median needs, with fewer comparators. For integer stacks;
-    NaN would not sort last here, so put masked values at the dtype's maximum.
+    With ``ranks``, only those positions get their sorted values and the others are left unspecified:
+    a median needs the middle one or two, with a fifth fewer comparators for n = 24. For integer
+    stacks; NaN would not sort last here, so put masked values at the dtype's maximum.
     """
     n = stack.shape[0]
     if n < 2:
         return stack
     if not np.issubdtype(stack.dtype, np.integer):
         raise TypeError(f"sort_along_first_axis sorts integers, got {stack.dtype}")
-    pairs = batcher_pairs(n) if lowest is None or lowest >= n else lowest_pairs(n, lowest)
+    pairs = batcher_pairs(n) if ranks is None else pairs_for_ranks(n, tuple(sorted(set(ranks))))
     # Each comparator writes the minimum into the spare plane, and the planes swap roles instead of
     # copying it back: two passes per comparator instead of three. ``at[k]`` is the plane (a row of
     # ``stack``, or ``n`` for the spare) holding sorted position k.
@@ -74,8 +75,8 @@ def sort_along_first_axis(stack: np.ndarray, lowest: int | None = None) -> np.nd
         np.minimum(planes[at[i]], planes[at[j]], out=planes[spare])
         np.maximum(planes[at[i]], planes[at[j]], out=planes[at[j]])
         at[i], spare = spare, at[i]
-    keep = n if lowest is None else min(lowest, n)
-    moved = {k: planes[at[k]].copy() for k in range(keep) if at[k] != k}
+    wanted = range(n) if ranks is None else [k for k in set(ranks) if 0 <= k < n]
+    moved = {k: planes[at[k]].copy() for k in wanted if at[k] != k}
     for k, plane in moved.items():
         stack[k] = plane
     return stack

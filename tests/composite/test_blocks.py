@@ -20,7 +20,7 @@ from permafusion.composite import blocks as blocks_module
 from permafusion.composite.blocks import RowStencil, reduce_by_blocks
 from permafusion.composite.lattice import Placement, placement, placement_of
 from permafusion.composite.sar import speckle_filter_month
-from permafusion.composite.sortnet import batcher_pairs, sort_along_first_axis
+from permafusion.composite.sortnet import batcher_pairs, pairs_for_ranks, sort_along_first_axis
 from permafusion.grid import GridSpec
 
 #: 28 x 28 pixels inside the 30 x 30 test files: two rows and columns of 16-pixel blocks, the last short.
@@ -37,11 +37,14 @@ def test_sorting_network_sorts_like_numpy(n):
 
 
 @pytest.mark.parametrize("n", [2, 7, 24])
-def test_partial_sort_orders_the_lowest_positions(n):
+@pytest.mark.parametrize("ranks", ["lowest", "middle"])
+def test_partial_sort_orders_the_ranks_asked_for(n, ranks):
     rng = np.random.default_rng(n)
     stack = rng.integers(0, 65535, (n, 5, 4), dtype=np.uint16)
-    expected = np.sort(stack, axis=0)[: n // 2 + 1]
-    np.testing.assert_array_equal(sort_along_first_axis(stack, lowest=n // 2 + 1)[: n // 2 + 1], expected)
+    wanted = list(range(n // 2 + 1)) if ranks == "lowest" else [n // 2 - 1, n // 2]
+    expected = np.sort(stack, axis=0)[wanted]
+    np.testing.assert_array_equal(sort_along_first_axis(stack, ranks=wanted)[wanted], expected)
+    assert len(pairs_for_ranks(n, tuple(wanted))) <= len(batcher_pairs(n))
 
 
 def test_sorting_network_refuses_floats():
@@ -68,7 +71,12 @@ def _warp_everything(monkeypatch):
     monkeypatch.setattr(blocks_module, "placement", lambda item, key, grid: None)
 
 
-def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch):
+#: 27 x 27 pixels 20 m into the files: on the 20 m lattice, so whole 16-pixel blocks take the broadcast path.
+ON_20M = GridSpec(EPSG, (X0 + 20, Y0 - 290, X0 + 290, Y0 - 20), 10.0)
+
+
+@pytest.mark.parametrize("grid", [WIDE, ON_20M], ids=["off-20m-lattice", "on-20m-lattice"])
+def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch, grid):
     rng = np.random.default_rng(5)
     items = []
     for day, baseline in ((3, "05.09"), (9, "05.09"), (20, "02.14")):
@@ -80,9 +88,9 @@ def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch):
             s2_item(tmp_path, f"s2-{day}", datetime(2023, 1, day, tzinfo=UTC), baseline, dn10, dn20, scl)
         )
     settings = OpticalSettings(chunksize=16)
-    direct = build_optical_composite(items, grid=WIDE, months=["2023-01"], settings=settings, threads=2)
+    direct = build_optical_composite(items, grid=grid, months=["2023-01"], settings=settings, threads=2)
     _warp_everything(monkeypatch)
-    warped = build_optical_composite(items, grid=WIDE, months=["2023-01"], settings=settings)
+    warped = build_optical_composite(items, grid=grid, months=["2023-01"], settings=settings)
     np.testing.assert_array_equal(direct.reflectance.values, warped.reflectance.values)
     np.testing.assert_array_equal(direct.valid_count.values, warped.valid_count.values)
     assert (direct.valid_count.values > 0).any() and (direct.valid_count.values < 3).any()

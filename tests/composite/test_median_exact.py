@@ -15,7 +15,7 @@ def _nanmedian(reflectance: np.ndarray, valid: np.ndarray) -> np.ndarray:
         return np.nanmedian(np.where(valid[:, None], reflectance, np.nan), axis=0).astype(np.float32)
 
 
-@pytest.mark.parametrize("n", [1, 2, 5, 24])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 23, 24])
 def test_median_equals_nanmedian_even_and_odd_counts(n):
     rng = np.random.default_rng(n)
     dn = rng.integers(1, 12000, (n, 3, 9, 11)).astype(np.float32)
@@ -60,3 +60,35 @@ def test_median_dn_with_mosaicked_groups():
 def test_median_dn_of_no_observation():
     median, count = optical.monthly_median_dn(np.zeros((0, 2, 3, 3), np.uint16), np.zeros((0, 3, 3), bool))
     assert np.isnan(median).all() and (count == 0).all()
+
+
+@pytest.mark.parametrize("offsets", ["none", "all", "mixed"])
+@pytest.mark.parametrize("n", [1, 4, 9, 24])
+def test_median_of_dns_equals_the_float_path(n, offsets, monkeypatch):
+    """The pipeline's strip-wise uint16 median (padding, partial network) against harmonize + nanmedian."""
+    monkeypatch.setattr(optical, "_STRIP_BYTES", 1)  # one row per strip: the strips are stitched
+    rng = np.random.default_rng(100 + n)
+    dn = rng.integers(1, 4000, (n, 3, 6, 7)).astype(np.uint16)
+    dn[rng.random(dn.shape) < 0.05] = 0  # nodata DN in one band drops the observation
+    dn[rng.random(dn.shape) < 0.1] = 1000  # ties, and harmonized reflectance 0 after the offset
+    scl = rng.choice(np.array([4, 5, 3, 8, 9, 11], np.uint16), (n, 6, 7))
+    scl[0, 2] = 9  # the first scene clouded all along a strip (row)
+    flags = {"none": [False] * n, "all": [True] * n, "mixed": list(rng.random(n) < 0.5)}[offsets]
+    groups = np.minimum(np.arange(n), np.arange(n) // 2 + 1)  # some acquisitions of two items
+    mask_classes = (3, 8, 9, 10)
+
+    refl = optical.harmonize(dn.astype(np.float32), flags)
+    valid = optical.valid_observations(refl, optical.scl_valid(scl, mask_classes))
+    refl, valid = mosaic_first_valid(refl, valid, groups)
+    expected, expected_count = optical.monthly_median(refl, valid)
+
+    median, count = optical.median_of_dns(
+        dn.copy(), scl, offsets=flags, groups=groups, mask_classes=mask_classes
+    )
+    np.testing.assert_array_equal(median, expected)
+    np.testing.assert_array_equal(count, expected_count)
+
+
+def test_scl_classes_above_15_are_looked_up_not_bit_tested():
+    scl = np.array([[4, 8], [40, 300]], np.uint16)[None]
+    np.testing.assert_array_equal(optical.scl_valid(scl, (8, 300)), [[[True, False], [True, False]]])

@@ -75,5 +75,43 @@ def test_speckle_filter_month_handles_unobserved_pixels():
     np.testing.assert_allclose(out[:, 1:, 1:], 0.2, rtol=1e-6)
 
 
+def _textbook_lee(image, window, cu2):
+    """Lee (1980) in float64, straight from the formula, with NaN neighbours left out."""
+    valid = np.isfinite(image)
+    x = np.where(valid, image, 0.0)
+    n = uniform_filter(valid.astype(float), window, mode="reflect")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = uniform_filter(x, window, mode="reflect") / n
+        var = np.maximum(uniform_filter(x * x, window, mode="reflect") / n - mean**2, 0)
+        ci2 = var / mean**2
+        k = np.where(ci2 > 0, (1 - cu2 / ci2) / (1 + cu2), 0.0)
+    k = np.clip(np.nan_to_num(k), 0, 1)
+    return np.where(valid, mean + k * (x - mean), np.nan)
+
+
+def test_lee_filter_matches_the_textbook_formula():
+    rng = np.random.default_rng(3)
+    image = 0.1 * rng.gamma(4.4, 1 / 4.4, size=(40, 50))
+    image[:, 25:] *= 8  # an edge
+    image[rng.random(image.shape) < 0.1] = np.nan
+    image[5:9, 5:9] = 0.3  # flat: zero variance
+    cu2 = 1 / (4.4 * rng.integers(1, 6, image.shape))
+    got = sar.lee_filter(image.astype(np.float32), window=5, cu2=cu2)
+    np.testing.assert_allclose(got, _textbook_lee(image, 5, cu2), rtol=2e-5, atol=1e-7)
+
+
+def test_speckle_filter_month_filters_bands_with_different_gaps_alone():
+    rng = np.random.default_rng(4)
+    mean = rng.gamma(4.4, 0.05, (2, 12, 20)).astype(np.float32)
+    count = rng.integers(1, 4, (12, 20)).astype(np.uint16)
+    mean[1, 3:5, 3:5] = np.nan  # a gap in one band only
+    out = sar.speckle_filter_month(mean, count, window=3, enl=4.4, columns=8)
+    for b in range(2):
+        expected = sar.lee_filter(mean[b], window=3, cu2=1 / (4.4 * count))
+        np.testing.assert_allclose(out[b], expected, rtol=1e-6)
+        textbook = _textbook_lee(mean[b].astype(float), 3, 1 / (4.4 * count))
+        np.testing.assert_allclose(out[b], textbook, rtol=2e-5)
+
+
 def test_to_db_of_non_positive_is_nan():
     assert np.isnan(sar.to_db(np.array([0.0, -1.0, -32768.0]))).all()
