@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,6 +24,8 @@ import pystac
 from permafusion.composite import read
 from permafusion.composite.lattice import LatticeReader, Placement, placement
 from permafusion.grid import GridSpec
+
+log = logging.getLogger(__name__)
 
 #: A block of the grid: (rows, cols) slices.
 Block = tuple[slice, slice]
@@ -59,6 +62,7 @@ class BlockReader:
         chunksize: int = 512,
     ) -> None:
         self.n = len(items)
+        self.grid, self.chunksize = grid, chunksize
         self._buffers = threading.local()
         self.assets = list(assets)
         self.dtype = np.dtype(dtype)
@@ -101,6 +105,24 @@ class BlockReader:
                     chunksize=chunksize,
                 )
                 self.stacks.append(([self.assets.index(k) for k in keys], stack))
+
+    def prepare(self, threads: int) -> None:
+        """Open the on-lattice assets now, ``threads`` at a time, and fit GDAL's block cache to their tiles.
+
+        The cache is sized for blocks of ``chunksize`` read row by row (see
+        :meth:`LatticeReader.cache_bytes`), within ``composite.gdal_cache_mb``; with warped items it
+        stays at that setting, as stackstac's reads are not sized here.
+
+        Raises:
+            AssetReadError: an asset cannot be opened, or does not lie where its metadata says.
+        """
+        if not self.direct:
+            return
+        self.lattice.open_all(threads)
+        if not self.warped:
+            needed = self.lattice.cache_bytes(self.chunksize, self.grid.shape[1], threads)
+            self.lattice.env = read.gdal_env(needed)
+            log.debug("GDAL block cache for %d items: %.0f MB needed", self.n, needed / 2**20)
 
     def read(self, rows: slice, cols: slice) -> np.ndarray:
         """The (n, band, h, w) block at grid ``rows`` and ``cols``.
@@ -171,7 +193,9 @@ def reduce_by_blocks(
     n_rows = -(-shape[0] // size)
     buffers = [np.empty((n_out, min(size, shape[0]), width), np.float32) for _ in range(min(3, n_rows))]
     row: np.ndarray | None = None
-    for (rows, cols), result in _in_order(lambda block: work(*block), blocks(shape, size), threads):
+    # a row of blocks ahead: the readers go on while ``emit`` works on a row (the Lee filter)
+    ahead = 2 * threads + -(-width // size)
+    for (rows, cols), result in _in_order(lambda block: work(*block), blocks(shape, size), threads, ahead):
         if cols.start == 0:
             row = buffers[(rows.start // size) % len(buffers)][:, : rows.stop - rows.start]
         assert row is not None
@@ -225,9 +249,9 @@ class RowStencil:
 
 
 def _in_order(
-    function: Callable[[Block], np.ndarray], items: Iterator[Block], threads: int
+    function: Callable[[Block], np.ndarray], items: Iterator[Block], threads: int, ahead: int
 ) -> Iterator[tuple[Block, np.ndarray]]:
-    """(item, function(item)) in input order, ``threads`` at a time and at most ``2 * threads`` ahead."""
+    """(item, function(item)) in input order, ``threads`` at a time and at most ``ahead`` items ahead."""
     if threads <= 1:
         for item in items:
             yield item, function(item)
@@ -237,7 +261,7 @@ def _in_order(
     try:
         for item in items:
             pending.append((item, pool.submit(function, item)))
-            if len(pending) >= 2 * threads:
+            if len(pending) >= ahead:
                 done, future = pending.popleft()
                 yield done, future.result()
         while pending:

@@ -114,6 +114,7 @@ def _composite(
             reducer = month_reducer(month, month_items)
             stencil = None if finish is None else RowStencil(halo, finish, emit)
             try:
+                reducer.reader.prepare(threads)
                 reduce_by_blocks(
                     grid.shape,
                     size=size,
@@ -225,7 +226,9 @@ def build_sar_composite(
         for start in range(0, len(rows), n_bands + 1):
             mean, count = rows[start : start + n_bands], rows[start + n_bands]
             if lee:
-                mean = sar.speckle_filter_month(mean, count, window=settings.window, enl=settings.enl)
+                mean = sar.speckle_filter_month(
+                    mean, count, window=settings.window, enl=settings.enl, threads=threads
+                )
             out[start : start + n_bands] = sar.to_db(mean)
         return out
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +132,8 @@ class LatticeReader:
         self._handles: dict[tuple[int, str], Any] = {}
         self._locks = {pair: threading.Lock() for pair in self._hrefs}
         self._calls = itertools.count()
+        #: GDAL settings of the reads (:func:`permafusion.composite.read.gdal_env`)
+        self.env = read.GDAL_ENV
 
     def read_into(
         self, out: np.ndarray, rows: slice, cols: slice, indices: Sequence[int], fill: float
@@ -145,7 +148,7 @@ class LatticeReader:
         """
         # Concurrent calls start at different items, so that threads rarely wait on the same handle.
         start = next(self._calls) * max(1, len(indices) // 2)
-        with read.GDAL_ENV.read:
+        with self.env.read:
             for k in range(len(indices)):
                 slot = (start + k) % len(indices)
                 index = indices[slot]
@@ -160,18 +163,29 @@ class LatticeReader:
         self, out: np.ndarray, index: int, key: str, where: Placement, rows: slice, cols: slice, fill: float
     ) -> None:
         """Read asset ``key`` of item ``index`` into ``out`` (h, w), the grid's ``rows`` and ``cols``."""
+
+        def read_it(dataset: Any) -> None:
+            window = _window(where, rows, cols, dataset.height, dataset.width)
+            target = None if window is None else _target(window, where, rows, cols)
+            if target != (0, out.shape[0], 0, out.shape[1]):  # the asset does not cover it all
+                out.fill(fill)
+            if window is not None and target is not None:
+                r0, r1, c0, c1 = target
+                first = (rows.start + r0, cols.start + c0)
+                _read_window(dataset, window, where, first, out[r0:r1, c0:c1])
+
+        self._attempt(index, key, read_it)
+
+    def _attempt(self, index: int, key: str, action: Callable[[Any], None]) -> None:
+        """``action(dataset)`` under the asset's lock; after a 403 of a signed href, sign afresh, retry once.
+
+        Raises:
+            AssetReadError: the file cannot be opened or read (its href unsigned in the message).
+        """
         with self._locks[(index, key)]:
             for attempt in (1, 2):
                 try:
-                    dataset = self._dataset(index, key)
-                    window = _window(where, rows, cols, dataset.height, dataset.width)
-                    target = None if window is None else _target(window, where, rows, cols)
-                    if target != (0, out.shape[0], 0, out.shape[1]):  # the asset does not cover it all
-                        out.fill(fill)
-                    if window is not None and target is not None:
-                        r0, r1, c0, c1 = target
-                        first = (rows.start + r0, cols.start + c0)
-                        _read_window(dataset, window, where, first, out[r0:r1, c0:c1])
+                    action(self._dataset(index, key))
                     return
                 except read.AssetReadError:
                     raise
@@ -181,6 +195,42 @@ class LatticeReader:
                         self._resign(index, key)
                         continue
                     raise self._error(index, key, error) from None
+
+    def open_all(self, threads: int) -> None:
+        """Open (and check) every asset now, ``threads`` at a time, so its tile layout is known."""
+        with self.env.read, ThreadPoolExecutor(max(1, threads)) as pool:
+            list(pool.map(lambda pair: self._attempt(pair[0], pair[1], lambda _: None), list(self._hrefs)))
+
+    def cache_bytes(self, block: int, width: int, threads: int) -> int:
+        """GDAL block cache that lets every source tile be decompressed once, for blocks of ``block`` px.
+
+        Blocks are read row by row. A source tile that two rows of blocks share (a 20 m tile of
+        1024 grid px, or any tile when the grid is off the tiles) must stay cached for one row of
+        blocks: everything decoded in a row. Tiles only shared by blocks side by side need the
+        tiles of a few blocks, and tiles no two blocks share need none. Call :meth:`open_all` first.
+        """
+        row_bytes = block_bytes = 0
+        shared_by_rows = shared_by_columns = False
+        for (index, key), dataset in self._handles.items():
+            where = self.placements[index][key]
+            tile_height, tile_width = dataset.block_shapes[0]
+            tile = tile_height * tile_width * np.dtype(dataset.dtypes[0]).itemsize
+            down = _tiles_per_block(block, tile_height * where.scale, where.row0)
+            side = _tiles_per_block(block, tile_width * where.scale, where.col0)
+            shared_by_rows |= _shared(block, tile_height * where.scale, where.row0)
+            shared_by_columns |= _shared(block, tile_width * where.scale, where.col0)
+            first, stop = where.span(slice(where.col0, where.col0 + width))
+            first, stop = max(first, 0), min(stop, dataset.width)
+            across = max(0, -(-stop // tile_width) - first // tile_width)  # tile columns under the grid
+            row_bytes += across * down * tile
+            block_bytes += side * down * tile
+        if shared_by_rows:
+            needed = row_bytes
+        elif shared_by_columns:
+            needed = block_bytes * (threads + 1)
+        else:
+            needed = 0  # no tile is read twice
+        return int(1.25 * needed)
 
     def _dataset(self, index: int, key: str) -> Any:
         """The open handle of an asset (its lock held by the caller), checked against the metadata."""
@@ -223,6 +273,17 @@ class LatticeReader:
             with self._locks[pair]:
                 dataset.close()
         self._handles.clear()
+
+
+def _shared(block: int, tile: int, offset: int) -> bool:
+    """Whether two blocks of ``block`` px share a tile of ``tile`` px (edges at ``k * tile - offset``)."""
+    return not (block % tile == 0 and offset % tile == 0)
+
+
+def _tiles_per_block(block: int, tile: int, offset: int) -> int:
+    """Most tiles of ``tile`` px (edges at ``k * tile - offset``) that one block of ``block`` px touches."""
+    edges_on_block_edges = not _shared(block, tile, offset) or (tile % block == 0 and offset % block == 0)
+    return -(-block // tile) + (0 if edges_on_block_edges else 1)
 
 
 def _window(where: Placement, rows: slice, cols: slice, height: int, width: int) -> Window | None:

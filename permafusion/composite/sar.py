@@ -8,6 +8,7 @@ dB. Arrays are ``(n, band, y, x)`` for stacks of acquisitions, ``(band, y, x)`` 
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.ndimage import uniform_filter
@@ -143,21 +144,30 @@ def to_db(power: np.ndarray) -> np.ndarray:
 
 
 def speckle_filter_month(
-    mean: np.ndarray, count: np.ndarray, *, window: int, enl: float, columns: int = 512
+    mean: np.ndarray, count: np.ndarray, *, window: int, enl: float, columns: int = 512, threads: int = 1
 ) -> np.ndarray:
     """Lee-filter every band of a (band, y, x) monthly mean, with ``cu2 = 1 / (enl * count)``.
 
-    Wide images are filtered ``columns`` at a time, each with ``window // 2`` columns of context on
-    either side (mirrored only at the image's own edges): the same result as in one go, and the
-    filter's column passes stay in the CPU's cache.
+    Wide images are filtered ``columns`` at a time, ``threads`` strips at once, each with
+    ``window // 2`` columns of context on either side (mirrored only at the image's own edges): the
+    same result as in one go, and the filter's column passes stay in the CPU's cache.
     """
     with np.errstate(divide="ignore"):
         cu2 = np.where(count > 0, 1.0 / (enl * np.maximum(count, 1)), np.inf)
     halo, width = window // 2, mean.shape[-1]
     out = np.empty(mean.shape, np.float32)
-    for left in range(0, width, columns):
+
+    def strip(left: int) -> None:
         right = min(left + columns, width)
         lo, hi = max(left - halo, 0), min(right + halo, width)
         filtered = _lee_filter_bands(mean[:, :, lo:hi], window=window, cu2=cu2[:, lo:hi])
         out[:, :, left:right] = filtered[:, :, left - lo : right - lo]
+
+    starts = range(0, width, columns)
+    if threads > 1 and len(starts) > 1:  # scipy's filters and numpy release the GIL
+        with ThreadPoolExecutor(min(threads, len(starts))) as pool:
+            list(pool.map(strip, starts))
+    else:
+        for left in starts:
+            strip(left)
     return out

@@ -17,7 +17,8 @@ from permafusion.composite import (
     open_composite,
 )
 from permafusion.composite import blocks as blocks_module
-from permafusion.composite.blocks import RowStencil, reduce_by_blocks
+from permafusion.composite import lattice as lattice_module
+from permafusion.composite.blocks import BlockReader, RowStencil, reduce_by_blocks
 from permafusion.composite.lattice import Placement, placement, placement_of
 from permafusion.composite.sar import speckle_filter_month
 from permafusion.composite.sortnet import batcher_pairs, pairs_for_ranks, sort_along_first_axis
@@ -199,6 +200,38 @@ def test_separate_orbits_need_the_orbit_state(sar_items):
     items, _, _ = sar_items
     with pytest.raises(ValueError, match="sat:orbit_state None.*use `both`"):
         build_sar_composite(items, grid=WIDE, months=["2024-01"], settings=SarSettings(separate_orbits=True))
+
+
+@pytest.mark.parametrize(
+    ("tile", "offset", "shared", "per_block"),
+    [
+        (512, 0, False, 1),  # Sentinel-1 / 10 m tiles on the blocks: no tile is read twice
+        (1024, 0, True, 1),  # 20 m tiles of 512: each spans two rows of blocks
+        (512, 100, True, 2),  # the grid off the tiles
+        (256, 0, False, 2),  # small tiles, whole ones in each block
+        (256, 128, True, 3),
+    ],
+)
+def test_which_tiles_blocks_of_512_share(tile, offset, shared, per_block):
+    assert lattice_module._shared(512, tile, offset) is shared
+    assert lattice_module._tiles_per_block(512, tile, offset) == per_block
+
+
+def test_prepare_fits_the_gdal_cache_to_the_tiles(sar_items, monkeypatch):
+    from permafusion.composite import read
+
+    items, _, _ = sar_items
+    monkeypatch.setattr(read, "GDAL_CACHE_MB", 512)
+    assert read.gdal_env(0).read.options["GDAL_CACHEMAX"] == read.MIN_GDAL_CACHE_MB * 2**20
+    assert read.gdal_env(2**40).read.options["GDAL_CACHEMAX"] == 512 * 2**20
+    reader = BlockReader(items, grid=WIDE, assets=["vv", "vh"], dtype=np.float32, chunksize=16)
+    reader.prepare(threads=2)
+    assert reader.lattice._handles  # opened up front
+    # each small file is one strip of 30 rows, which rows of 16-pixel blocks share: a row of them
+    tile_bytes = 30 * 30 * 4
+    assert reader.lattice.cache_bytes(16, WIDE.shape[1], 2) == int(1.25 * len(items) * 2 * 2 * tile_bytes)
+    assert reader.lattice.env.read.options["GDAL_CACHEMAX"] == read.MIN_GDAL_CACHE_MB * 2**20
+    reader.close()
 
 
 def test_gdal_cache_setting_reaches_the_reads(monkeypatch):

@@ -106,6 +106,8 @@ def test_speckle_filter_month_filters_bands_with_different_gaps_alone():
     count = rng.integers(1, 4, (12, 20)).astype(np.uint16)
     mean[1, 3:5, 3:5] = np.nan  # a gap in one band only
     out = sar.speckle_filter_month(mean, count, window=3, enl=4.4, columns=8)
+    in_threads = sar.speckle_filter_month(mean, count, window=3, enl=4.4, columns=8, threads=2)
+    np.testing.assert_array_equal(in_threads, out)
     for b in range(2):
         expected = sar.lee_filter(mean[b], window=3, cu2=1 / (4.4 * count))
         np.testing.assert_allclose(out[b], expected, rtol=1e-6)
