@@ -122,7 +122,15 @@ class BlockReader:
         if not self.warped:
             needed = self.lattice.cache_bytes(self.chunksize, self.grid.shape[1], threads)
             self.lattice.env = read.gdal_env(needed)
-            log.debug("GDAL block cache for %d items: %.0f MB needed", self.n, needed / 2**20)
+            if needed > read.GDAL_CACHE_MB * 2**20:
+                log.warning(
+                    "%d items need a %.0f MB GDAL block cache to decode each source tile once; "
+                    "composite.gdal_cache_mb is %d MB, so tiles shared by two rows of blocks are "
+                    "decoded twice (raise it, or chunksize to the files' tile size)",
+                    self.n,
+                    needed / 2**20,
+                    read.GDAL_CACHE_MB,
+                )
 
     def read(self, rows: slice, cols: slice) -> np.ndarray:
         """The (n, band, h, w) block at grid ``rows`` and ``cols``.

@@ -43,10 +43,11 @@ log = logging.getLogger(__name__)
 Signer = Callable[[pystac.Item], pystac.Item]
 ResamplingName = Literal["nearest", "bilinear"]
 
-#: GDAL's block cache in MB (config `composite.gdal_cache_mb`). Left to GDAL's default of 5 % of RAM it
-#: grows to gigabytes on a big workstation; too small, and source tiles that straddle two rows of blocks
-#: are decompressed twice (measured: ``benchmarks/composite.py --shift``). It should hold one row of the
-#: month's source tiles: scenes x assets x tile height x tile width x 2 bytes.
+#: The most GDAL's block cache may take, in MB (config `composite.gdal_cache_mb`). Each month's reads get
+#: what their tiles need within it (:func:`gdal_env`, ``BlockReader.prepare``): source tiles that two rows
+#: of blocks share (20 m tiles, a grid off the tiles) must stay cached for a row of blocks, or they are
+#: decompressed twice (measured: ``benchmarks/composite.py --shift``); a cache bigger than needed costs
+#: page faults as it fills.
 GDAL_CACHE_MB = 512
 
 #: stackstac's defaults plus HTTP retries; GDAL_DISABLE_READDIR_ON_OPEN stops per-file directory listings.

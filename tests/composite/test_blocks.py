@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import numpy as np
@@ -217,7 +218,7 @@ def test_which_tiles_blocks_of_512_share(tile, offset, shared, per_block):
     assert lattice_module._tiles_per_block(512, tile, offset) == per_block
 
 
-def test_prepare_fits_the_gdal_cache_to_the_tiles(sar_items, monkeypatch):
+def test_prepare_fits_the_gdal_cache_to_the_tiles(sar_items, monkeypatch, caplog):
     from permafusion.composite import read
 
     items, _, _ = sar_items
@@ -232,6 +233,13 @@ def test_prepare_fits_the_gdal_cache_to_the_tiles(sar_items, monkeypatch):
     assert reader.lattice.cache_bytes(16, WIDE.shape[1], 2) == int(1.25 * len(items) * 2 * 2 * tile_bytes)
     assert reader.lattice.env.read.options["GDAL_CACHEMAX"] == read.MIN_GDAL_CACHE_MB * 2**20
     reader.close()
+
+    monkeypatch.setattr(read, "GDAL_CACHE_MB", 0)  # less than the tiles need: said, not silent
+    reader = BlockReader(items, grid=WIDE, assets=["vv"], dtype=np.float32, chunksize=16)
+    with caplog.at_level(logging.WARNING, logger="permafusion.composite.blocks"):
+        reader.prepare(threads=1)
+    reader.close()
+    assert "decoded twice" in caplog.text and "gdal_cache_mb" in caplog.text
 
 
 def test_gdal_cache_setting_reaches_the_reads(monkeypatch):
