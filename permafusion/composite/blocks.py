@@ -107,11 +107,11 @@ class BlockReader:
                 self.stacks.append(([self.assets.index(k) for k in keys], stack))
 
     def prepare(self, threads: int) -> None:
-        """Open the on-lattice assets now, ``threads`` at a time, and fit GDAL's block cache to their tiles.
+        """Open the on-lattice assets now, ``threads`` at a time, and plan their reads by their tiles.
 
-        The cache is sized for blocks of ``chunksize`` read row by row (see
-        :meth:`LatticeReader.cache_bytes`), within ``composite.gdal_cache_mb``; with warped items it
-        stays at that setting, as stackstac's reads are not sized here.
+        Blocks of ``chunksize`` are read row by row (see :meth:`LatticeReader.plan`); GDAL's block
+        cache gets what that needs, within ``composite.gdal_cache_mb``. With warped items it stays at
+        that setting, as stackstac's reads are not planned here.
 
         Raises:
             AssetReadError: an asset cannot be opened, or does not lie where its metadata says.
@@ -120,7 +120,7 @@ class BlockReader:
             return
         self.lattice.open_all(threads)
         if not self.warped:
-            needed = self.lattice.cache_bytes(self.chunksize, self.grid.shape[1], threads)
+            needed = self.lattice.plan(self.chunksize, self.grid.shape[1], threads)
             self.lattice.env = read.gdal_env(needed)
             if needed > read.GDAL_CACHE_MB * 2**20:
                 log.warning(

@@ -134,6 +134,10 @@ class LatticeReader:
         self._calls = itertools.count()
         #: GDAL settings of the reads (:func:`permafusion.composite.read.gdal_env`)
         self.env = read.GDAL_ENV
+        # Assets read by rows of source tiles (see :meth:`plan`): their first and last column under the
+        # grid, and the row of tiles last read (top row, pixels).
+        self._band_columns: dict[tuple[int, str], tuple[int, int]] = {}
+        self._bands: dict[tuple[int, str], tuple[int, np.ndarray]] = {}
 
     def read_into(
         self, out: np.ndarray, rows: slice, cols: slice, indices: Sequence[int], fill: float
@@ -172,7 +176,12 @@ class LatticeReader:
             if window is not None and target is not None:
                 r0, r1, c0, c1 = target
                 first = (rows.start + r0, cols.start + c0)
-                _read_window(dataset, window, where, first, out[r0:r1, c0:c1])
+                if (index, key) in self._band_columns:
+                    _place(
+                        self._from_band(dataset, index, key, window), window, where, first, out[r0:r1, c0:c1]
+                    )
+                else:
+                    _read_window(dataset, window, where, first, out[r0:r1, c0:c1])
 
         self._attempt(index, key, read_it)
 
@@ -201,26 +210,34 @@ class LatticeReader:
         with self.env.read, ThreadPoolExecutor(max(1, threads)) as pool:
             list(pool.map(lambda pair: self._attempt(pair[0], pair[1], lambda _: None), list(self._hrefs)))
 
-    def cache_bytes(self, block: int, width: int, threads: int) -> int:
-        """GDAL block cache that lets every source tile be decompressed once, for blocks of ``block`` px.
+    def plan(self, block: int, width: int, threads: int) -> int:
+        """Plan the reads of blocks of ``block`` px, row by row; returns the GDAL block cache they need.
 
-        Blocks are read row by row. A source tile that two rows of blocks share (a 20 m tile of
-        1024 grid px, or any tile when the grid is off the tiles) must stay cached for one row of
-        blocks: everything decoded in a row. Tiles only shared by blocks side by side need the
-        tiles of a few blocks, and tiles no two blocks share need none. Call :meth:`open_all` first.
+        A source tile that two rows of blocks share must not be decompressed twice:
+        - a coarser asset (20 m on a 10 m grid) whose rows of tiles each hold whole rows of blocks is
+          read a row of tiles at a time, kept until the blocks move past it (a 20 m row of tiles across
+          a 10980 px tile is 5.6 MB per asset);
+        - any other must stay in GDAL's cache for a row of blocks: everything decoded in a row.
+        Tiles only blocks side by side share need a few blocks' tiles, and tiles no two blocks share
+        none. Call :meth:`open_all` first.
         """
         row_bytes = block_bytes = 0
         shared_by_rows = shared_by_columns = False
+        self._band_columns.clear()
         for (index, key), dataset in self._handles.items():
             where = self.placements[index][key]
             tile_height, tile_width = dataset.block_shapes[0]
             tile = tile_height * tile_width * np.dtype(dataset.dtypes[0]).itemsize
-            down = _tiles_per_block(block, tile_height * where.scale, where.row0)
-            side = _tiles_per_block(block, tile_width * where.scale, where.col0)
-            shared_by_rows |= _shared(block, tile_height * where.scale, where.row0)
-            shared_by_columns |= _shared(block, tile_width * where.scale, where.col0)
+            tall, wide = tile_height * where.scale, tile_width * where.scale  # in grid pixels
             first, stop = where.span(slice(where.col0, where.col0 + width))
             first, stop = max(first, 0), min(stop, dataset.width)
+            if where.scale > 1 and tall % block == 0 and where.row0 % block == 0 and stop > first:
+                self._band_columns[(index, key)] = (first, stop)  # rows of blocks lie in rows of tiles
+                continue
+            down = _tiles_per_block(block, tall, where.row0)
+            side = _tiles_per_block(block, wide, where.col0)
+            shared_by_rows |= _shared(block, tall, where.row0)
+            shared_by_columns |= _shared(block, wide, where.col0)
             across = max(0, -(-stop // tile_width) - first // tile_width)  # tile columns under the grid
             row_bytes += across * down * tile
             block_bytes += side * down * tile
@@ -231,6 +248,21 @@ class LatticeReader:
         else:
             needed = 0  # no tile is read twice
         return int(1.25 * needed)
+
+    def _from_band(self, dataset: Any, index: int, key: str, window: Window) -> np.ndarray:
+        """``window`` of an asset read by rows of tiles (its lock held): the row it lies in, read once."""
+        tile_height = dataset.block_shapes[0][0]
+        top = int(window.row_off) // tile_height * tile_height
+        left, right = self._band_columns[(index, key)]
+        band = self._bands.get((index, key))
+        if band is None or band[0] != top:
+            height = min(tile_height, dataset.height - top)
+            buffer = np.empty((tile_height, right - left), dataset.dtypes[0]) if band is None else band[1]
+            dataset.read(1, window=Window(left, top, right - left, height), out=buffer[:height])
+            _mark_nodata(buffer[:height], dataset.nodata)
+            band = self._bands[(index, key)] = (top, buffer)
+        r0, c0 = int(window.row_off) - top, int(window.col_off) - left
+        return band[1][r0 : r0 + int(window.height), c0 : c0 + int(window.width)]
 
     def _dataset(self, index: int, key: str) -> Any:
         """The open handle of an asset (its lock held by the caller), checked against the metadata."""
@@ -273,6 +305,7 @@ class LatticeReader:
             with self._locks[pair]:
                 dataset.close()
         self._handles.clear()
+        self._bands.clear()
 
 
 def _shared(block: int, tile: int, offset: int) -> bool:
@@ -311,13 +344,20 @@ def _read_window(
     dataset: Any, window: Window, where: Placement, first: tuple[int, int], out: np.ndarray
 ) -> None:
     """Read ``window`` of ``dataset`` onto ``out``, whose first pixel is grid pixel ``first`` (row, col)."""
-    s = where.scale
-    if s == 1 and out.dtype == np.dtype(dataset.dtypes[0]):  # straight into place
+    if where.scale == 1 and out.dtype == np.dtype(dataset.dtypes[0]):  # straight into place
         dataset.read(1, window=window, out=out)
         _mark_nodata(out, dataset.nodata)
         return
     values = dataset.read(1, window=window)
     _mark_nodata(values, dataset.nodata)
+    _place(values, window, where, first, out)
+
+
+def _place(
+    values: np.ndarray, window: Window, where: Placement, first: tuple[int, int], out: np.ndarray
+) -> None:
+    """Put ``window``'s pixels ``values`` onto ``out``, whose first pixel is grid pixel ``first``."""
+    s = where.scale
     if s == 1:
         out[...] = values
         return

@@ -75,10 +75,17 @@ def _warp_everything(monkeypatch):
 
 #: 27 x 27 pixels 20 m into the files: on the 20 m lattice, so whole 16-pixel blocks take the broadcast path.
 ON_20M = GridSpec(EPSG, (X0 + 20, Y0 - 290, X0 + 290, Y0 - 20), 10.0)
+#: 28 x 28 pixels from the files' corner: with files of 16 px tiles, rows of 16 px blocks lie in rows of
+#: 20 m tiles (32 grid px), which are read whole and kept for the next row of blocks.
+AT_CORNER = GridSpec(EPSG, (X0, Y0 - 280, X0 + 280, Y0), 10.0)
 
 
-@pytest.mark.parametrize("grid", [WIDE, ON_20M], ids=["off-20m-lattice", "on-20m-lattice"])
-def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch, grid):
+@pytest.mark.parametrize(
+    ("grid", "tile", "banded"),
+    [(WIDE, None, 0), (ON_20M, None, 0), (AT_CORNER, 16, 3 * 3)],
+    ids=["off-20m-lattice", "on-20m-lattice", "rows-of-20m-tiles"],
+)
+def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch, grid, tile, banded):
     rng = np.random.default_rng(5)
     items = []
     for day, baseline in ((3, "05.09"), (9, "05.09"), (20, "02.14")):
@@ -86,11 +93,17 @@ def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch, grid):
         dn20 = rng.integers(500, 4000, (15, 15))
         scl = rng.choice([4, 5, 8, 9, 3], (15, 15))
         dn10[0, :5] = 0  # nodata
-        items.append(
-            s2_item(tmp_path, f"s2-{day}", datetime(2023, 1, day, tzinfo=UTC), baseline, dn10, dn20, scl)
-        )
+        when = datetime(2023, 1, day, tzinfo=UTC)
+        items.append(s2_item(tmp_path, f"s2-{day}", when, baseline, dn10, dn20, scl, tile))
+    band_reads = []
+    read_band = lattice_module.LatticeReader._from_band
+    monkeypatch.setattr(
+        lattice_module.LatticeReader, "_from_band", lambda *a: band_reads.append(a[2:4]) or read_band(*a)
+    )
     settings = OpticalSettings(chunksize=16)
     direct = build_optical_composite(items, grid=grid, months=["2023-01"], settings=settings, threads=2)
+    # B11, B12 and SCL of 3 items: each of the 4 blocks reads them from their one row of tiles
+    assert len(set(band_reads)) == banded and len(band_reads) == 4 * banded
     _warp_everything(monkeypatch)
     warped = build_optical_composite(items, grid=grid, months=["2023-01"], settings=settings)
     np.testing.assert_array_equal(direct.reflectance.values, warped.reflectance.values)
@@ -230,7 +243,7 @@ def test_prepare_fits_the_gdal_cache_to_the_tiles(sar_items, monkeypatch, caplog
     assert reader.lattice._handles  # opened up front
     # each small file is one strip of 30 rows, which rows of 16-pixel blocks share: a row of them
     tile_bytes = 30 * 30 * 4
-    assert reader.lattice.cache_bytes(16, WIDE.shape[1], 2) == int(1.25 * len(items) * 2 * 2 * tile_bytes)
+    assert reader.lattice.plan(16, WIDE.shape[1], 2) == int(1.25 * len(items) * 2 * 2 * tile_bytes)
     assert reader.lattice.env.read.options["GDAL_CACHEMAX"] == read.MIN_GDAL_CACHE_MB * 2**20
     reader.close()
 

@@ -29,7 +29,8 @@ GRID = GridSpec(EPSG, (X0 + 30, Y0 - 170, X0 + 190, Y0 - 10), 10.0)
 ROW0, COL0 = 1, 3  # grid pixel (0, 0) is file pixel (1, 3) at 10 m
 
 
-def write_tif(path: Path, data: np.ndarray, res: float, nodata: float | None) -> str:
+def write_tif(path: Path, data: np.ndarray, res: float, nodata: float | None, tile: int | None = None) -> str:
+    tiling = {} if tile is None else {"tiled": True, "blockxsize": tile, "blockysize": tile}
     with rasterio.open(
         path,
         "w",
@@ -41,6 +42,7 @@ def write_tif(path: Path, data: np.ndarray, res: float, nodata: float | None) ->
         crs=f"EPSG:{EPSG}",
         transform=from_origin(X0, Y0, res, res),
         nodata=nodata,
+        **tiling,
     ) as ds:
         ds.write(data, 1)
     return str(path)
@@ -69,7 +71,14 @@ def s1_item(tmp: Path, name: str, when: datetime, orbit: int, vv: np.ndarray, vh
 
 
 def s2_item(
-    tmp: Path, name: str, when: datetime, baseline: str, dn10: np.ndarray, dn20: np.ndarray, scl: np.ndarray
+    tmp: Path,
+    name: str,
+    when: datetime,
+    baseline: str,
+    dn10: np.ndarray,
+    dn20: np.ndarray,
+    scl: np.ndarray,
+    tile: int | None = None,
 ) -> pystac.Item:
     props = {
         "platform": "Sentinel-2A",
@@ -89,7 +98,7 @@ def s2_item(
     }
     for key, (arr, res) in bands.items():
         href = write_tif(
-            tmp / f"{name}-{key}.tif", arr.astype(np.uint16 if key != "SCL" else np.uint8), res, 0
+            tmp / f"{name}-{key}.tif", arr.astype(np.uint16 if key != "SCL" else np.uint8), res, 0, tile
         )
         item.add_asset(
             key,
