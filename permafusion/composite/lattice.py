@@ -216,23 +216,32 @@ class LatticeReader:
         A source tile that two rows of blocks share must not be decompressed twice:
         - a coarser asset (20 m on a 10 m grid) whose rows of tiles each hold whole rows of blocks is
           read a row of tiles at a time, kept until the blocks move past it (a 20 m row of tiles across
-          a 10980 px tile is 5.6 MB per asset);
+          a 10980 px tile is 5.6 MB per asset), as long as these rows fit in ``gdal_cache_mb``;
         - any other must stay in GDAL's cache for a row of blocks: everything decoded in a row.
         Tiles only blocks side by side share need a few blocks' tiles, and tiles no two blocks share
         none. Call :meth:`open_all` first.
         """
-        row_bytes = block_bytes = 0
+        row_bytes = block_bytes = band_bytes = 0
         shared_by_rows = shared_by_columns = False
         self._band_columns.clear()
         for (index, key), dataset in self._handles.items():
             where = self.placements[index][key]
             tile_height, tile_width = dataset.block_shapes[0]
-            tile = tile_height * tile_width * np.dtype(dataset.dtypes[0]).itemsize
+            itemsize = np.dtype(dataset.dtypes[0]).itemsize
+            tile = tile_height * tile_width * itemsize
             tall, wide = tile_height * where.scale, tile_width * where.scale  # in grid pixels
             first, stop = where.span(slice(where.col0, where.col0 + width))
             first, stop = max(first, 0), min(stop, dataset.width)
-            if where.scale > 1 and tall % block == 0 and where.row0 % block == 0 and stop > first:
+            band = tile_height * (stop - first) * itemsize
+            if (
+                where.scale > 1
+                and tall % block == 0
+                and where.row0 % block == 0
+                and stop > first
+                and band_bytes + band <= read.GDAL_CACHE_MB * 2**20  # the same memory budget
+            ):
                 self._band_columns[(index, key)] = (first, stop)  # rows of blocks lie in rows of tiles
+                band_bytes += band
                 continue
             down = _tiles_per_block(block, tall, where.row0)
             side = _tiles_per_block(block, wide, where.col0)
