@@ -94,6 +94,22 @@ class Seen:
     status: int | str  # an HTTP status, or "hang" / "truncate"
 
 
+#: Ports this process's servers had. GDAL's /vsicurl/ keeps what it read of a URL for the whole process,
+#: so a server on a port an earlier one had would have its files served from that cache, unseen.
+_PORTS_USED: set[int] = set()
+
+
+def _fresh_port_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A server on a loopback port no earlier server of this process had."""
+    while True:
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        port = int(httpd.server_address[1])
+        if port not in _PORTS_USED:
+            _PORTS_USED.add(port)
+            return httpd
+        httpd.server_close()
+
+
 class FaultServer:
     """The running server: ``url``, the ``requests`` it saw, and its ``rules``."""
 
@@ -117,7 +133,7 @@ class FaultServer:
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         self._deadline = time.monotonic() + lifetime_s
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = _fresh_port_server(_handler_for(self))
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
