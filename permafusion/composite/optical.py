@@ -91,25 +91,8 @@ def valid_observations(reflectance: np.ndarray, scl_ok: np.ndarray) -> np.ndarra
 #: Bytes of DNs reduced at once by :func:`median_of_dns` (a share of the CPU's cache).
 _STRIP_BYTES = 8 << 20
 
-#: DN marking a masked observation in the uint16 median (sorts after every valid harmonized DN).
+#: Pad of the masked observations above the valid DNs in the uint16 median (see :func:`_pad_masked`).
 DN_MASKED = np.iinfo(np.uint16).max
-
-
-def harmonized_dn(dn: np.ndarray, offsets: Iterable[bool], valid: np.ndarray) -> np.ndarray:
-    """uint16 DNs of a (n, band, y, x) stack with the baseline offset removed, ``DN_MASKED`` where invalid.
-
-    The integer twin of :func:`harmonize`: ``harmonized / 10000`` is exactly its reflectance. ``dn`` must
-    hold whole numbers (L2A DNs read with nearest resampling); ``valid`` is (n, y, x).
-    """
-    offsets = list(offsets)
-    if dn.ndim != 4 or len(offsets) != dn.shape[0] or valid.shape != dn.shape[:1] + dn.shape[2:]:
-        raise ValueError(f"need a (n, band, y, x) stack, n offsets and (n, y, x) valid, got {dn.shape}")
-    out = np.empty(dn.shape, dtype=np.uint16)
-    with np.errstate(invalid="ignore"):  # NaN casts to garbage, masked below (NaN is never valid)
-        np.copyto(out, dn, casting="unsafe")
-    _remove_offsets(out, offsets)
-    np.copyto(out, DN_MASKED, where=~valid[:, None])
-    return out
 
 
 def _remove_offsets(dn: np.ndarray, offsets: list[bool]) -> None:
@@ -140,7 +123,9 @@ def median_of_dns(
         mask_classes: SCL classes to drop.
 
     Returns:
-        ``(median, count)`` as :func:`monthly_median_dn`, and equal to it.
+        ``(median, count)``: float32 (band, y, x) median reflectance, NaN where no observation is kept,
+        and uint16 (y, x) kept acquisitions; bit-identical to :func:`monthly_median` of
+        :func:`harmonize` after the same masking and mosaicking, and many times faster.
     """
     from permafusion.composite.mosaic import mosaic_first_valid
 
@@ -242,21 +227,6 @@ def _mean_of_middles(low: np.ndarray, high: np.ndarray, count: np.ndarray) -> np
     median = (low + high) / np.float32(2)
     median[:, count == 0] = np.nan
     return median.astype(np.float32, copy=False)
-
-
-def monthly_median_dn(dn: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`monthly_median` of harmonized uint16 DNs (see :func:`harmonized_dn`), as reflectance.
-
-    Bit-identical to ``monthly_median(harmonize(...), valid)``, and many times faster: 16-bit integers
-    are sorted by a sorting network along the scene axis (:mod:`permafusion.composite.sortnet`), and
-    only the two middle DNs are converted to reflectance.
-    """
-    if dn.ndim != 4 or valid.shape != dn.shape[:1] + dn.shape[2:]:
-        raise ValueError(f"dn {dn.shape} and valid {valid.shape} must be (n, band, y, x) and (n, y, x)")
-    stack = dn.astype(np.uint16, copy=True)  # padded and sorted in place
-    count = _pad_masked(stack, valid)
-    ordered = sort_along_first_axis(stack, ranks=_middle_ranks(stack.shape[0]))
-    return _padded_median(ordered, count), count
 
 
 def _dn_reflectance(dn: np.ndarray) -> np.ndarray:

@@ -34,31 +34,40 @@ def test_median_equals_nanmedian_even_and_odd_counts(n):
     with np.errstate(invalid="ignore"):
         valid_dn = scl_ok & (dn > 0).all(axis=1)
     np.testing.assert_array_equal(valid_dn, valid)
-    median_dn, count_dn = optical.monthly_median_dn(optical.harmonized_dn(dn, offsets, valid_dn), valid_dn)
+    # the pipeline's integer path: DNs as read (0 outside the file), SCL 9 where scl_ok is False
+    median_dn, count_dn = _median_of_dns(np.nan_to_num(dn, nan=0), np.where(scl_ok, 4, 9), offsets)
     assert median_dn.dtype == np.float32 and count_dn.dtype == np.uint16
     np.testing.assert_array_equal(median_dn, expected)
     np.testing.assert_array_equal(count_dn, count)
 
 
-def test_harmonized_dn_clips_the_offset_and_marks_masked():
-    dn = np.array([0, 500, 1000, 1500, 65535], np.float32).reshape(5, 1, 1, 1)
-    valid = np.array([False, True, True, True, True]).reshape(5, 1, 1)
-    out = optical.harmonized_dn(dn, [True] * 5, valid)
-    np.testing.assert_array_equal(out.ravel(), [optical.DN_MASKED, 0, 0, 500, 64535])
+def _median_of_dns(dn, scl, offsets, groups=None):
+    """:func:`optical.median_of_dns` of float DNs, dropping SCL class 9."""
+    n = len(dn)
+    groups = np.arange(n) if groups is None else np.asarray(groups)
+    return optical.median_of_dns(
+        dn.astype(np.uint16), scl.astype(np.uint16), offsets=offsets, groups=groups, mask_classes=(9,)
+    )
+
+
+def test_integer_median_clips_the_offset_and_masks_nodata():
+    dn = np.array([0, 500, 1000, 1500, 65535], np.float32).reshape(1, 1, 1, 5)  # one scene, five pixels
+    median, count = _median_of_dns(dn, np.full((1, 1, 5), 4), [True])
+    np.testing.assert_array_equal(
+        median.ravel(), (np.array([np.nan, 0, 0, 500, 64535]) / 1e4).astype(np.float32)
+    )
+    np.testing.assert_array_equal(count.ravel(), [0, 1, 1, 1, 1])
 
 
 def test_median_dn_with_mosaicked_groups():
     dn = np.array([[2000, 0], [3000, 4000], [5000, 5000]], np.float32)[:, None, None, :]
-    valid = dn[:, 0] > 0
-    harmonized = optical.harmonized_dn(dn, [False] * 3, valid)
-    merged, merged_valid = mosaic_first_valid(harmonized, valid, np.array([0, 0, 1]), fill=optical.DN_MASKED)
-    median, count = optical.monthly_median_dn(merged, merged_valid)
+    median, count = _median_of_dns(dn, np.full((3, 1, 2), 4), [False] * 3, groups=[0, 0, 1])
     np.testing.assert_array_equal(count, [[2, 2]])
     np.testing.assert_allclose(median[0, 0], [0.35, 0.45], rtol=1e-6)
 
 
 def test_median_dn_of_no_observation():
-    median, count = optical.monthly_median_dn(np.zeros((0, 2, 3, 3), np.uint16), np.zeros((0, 3, 3), bool))
+    median, count = _median_of_dns(np.zeros((0, 2, 3, 3)), np.zeros((0, 3, 3)), [])
     assert np.isnan(median).all() and (count == 0).all()
 
 
