@@ -14,9 +14,9 @@ process, so its peak memory (``ru_maxrss``, which counts GDAL's and numpy's allo
 - composite: :func:`build_optical_composite` / :func:`build_sar_composite` for one tile-month, threads as
   given (default 2).
 
-Each ratio is the best of ``--repeat`` (3) runs of each, interleaved; this machine's timings vary by
-10-20 % from run to run. Throughput is in megapixels of the output grid times scenes, per second, per
-thread. The last two lines
+Each ratio is the best of ``--repeat`` (3) runs of each, interleaved: a shared machine's speed changes
+from run to run (by 10-20 %) and over a day (up to 2x), so compare ratios, and floors between runs.
+Throughput is in megapixels of the output grid times scenes, per second, per thread. The last two lines
 are ``sar_composite_over_read_floor=<ratio>`` and ``composite_over_read_floor=<ratio>`` (optical).
 """
 

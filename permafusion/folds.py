@@ -124,26 +124,26 @@ def fold_table(metrics: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     # the regions' intervals do not average into an interval of the mean, nor patch counts into one
     mean[["test_patches", "mean_f1_ci_low", "mean_f1_ci_high"]] = np.nan
     mean["held_out_region"] = "mean over regions"
-    return pd.concat([table, mean.to_frame().T], ignore_index=True)
+    table.loc[len(table)] = mean  # (aligned by column; pd.concat warns about the all-NaN cells)
+    return table
 
 
 def fold_markdown(table: pd.DataFrame) -> str:
     """:func:`fold_table` as a Markdown table: OA and mean F1 in percent, with the interval."""
-    from permafusion.tables import markdown_table
-
-    def pct(value: Any) -> str:
-        return "–" if pd.isna(value) else f"{100 * float(value):.1f}"
+    from permafusion.tables import DASH, markdown_table, with_ci
 
     rows = [
         [
             str(row.held_out_region),
-            "–" if pd.isna(row.test_patches) else f"{float(row.test_patches):g}",
-            pct(row.overall_accuracy),
-            pct(row.mean_f1)
-            if pd.isna(row.mean_f1_ci_low)
-            else f"{pct(row.mean_f1)} [{pct(row.mean_f1_ci_low)}, {pct(row.mean_f1_ci_high)}]",
-            "–" if pd.isna(row.kappa) else f"{float(row.kappa):.3f}",
-            pct(row.majority_mean_f1),
+            DASH if pd.isna(row.test_patches) else f"{float(row.test_patches):g}",
+            with_ci(row.overall_accuracy, None, percent=True),
+            with_ci(
+                row.mean_f1,
+                None if pd.isna(row.mean_f1_ci_low) else [row.mean_f1_ci_low, row.mean_f1_ci_high],
+                percent=True,
+            ),
+            with_ci(row.kappa, None, percent=False),
+            with_ci(row.majority_mean_f1, None, percent=True),
         ]
         for row in table.itertuples()
     ]

@@ -69,7 +69,8 @@ def _dec(value: float | None, *, signed: bool = False) -> str:
     return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
-def _with_ci(value: float | None, ci: Sequence[float] | None, *, percent: bool, signed: bool = False) -> str:
+def with_ci(value: float | None, ci: Sequence[float] | None, *, percent: bool, signed: bool = False) -> str:
+    """A table cell: ``value`` in percent (one decimal) or as a decimal (three), ``[low, high]`` after it."""
     fmt = _pct if percent else _dec
     text = fmt(value, signed=signed)
     if text == DASH or ci is None:
@@ -101,7 +102,7 @@ def _overall_cells(model: Mapping[str, Any], record: dict[str, Any]) -> list[str
     for key, percent in (("overall_accuracy", True), ("mean_f1", False)):
         ci = _ci(model, key)
         record.update(_columns(key, model.get(key), ci))
-        cells.append(_with_ci(model.get(key), ci, percent=percent))
+        cells.append(with_ci(model.get(key), ci, percent=percent))
     return cells
 
 
@@ -195,10 +196,10 @@ def table2(metrics: Mapping[str, Mapping[str, Any]], methods: Sequence[str]) -> 
         for code in CLASS_CODES:
             value, ci = _class_f1(m, code)
             record.update(_columns(f"f1_{CLASS_SHORT[code]}", value, ci))
-            cells.append(_with_ci(value, ci, percent=False))
+            cells.append(with_ci(value, ci, percent=False))
         ci = _ci(m, "kappa")
         record.update(_columns("kappa", m.get("kappa"), ci))
-        cells.append(_with_ci(m.get("kappa"), ci, percent=False))
+        cells.append(with_ci(m.get("kappa"), ci, percent=False))
         record["test_patches"] = metrics[method].get("patches")
         record["labeled_pixels"] = m.get("labeled_pixels")
         records.append(record)
@@ -244,7 +245,7 @@ def table3(
             mine, theirs = m.get(key), base["model"].get(key)
             delta = None if method == full or mine is None or theirs is None else mine - theirs
             record.update(_columns(f"delta_{key}", delta, diff_ci.get(key)))
-            cells.append(_with_ci(delta, diff_ci.get(key), percent=percent, signed=True))
+            cells.append(with_ci(delta, diff_ci.get(key), percent=percent, signed=True))
         records.append(record)
         rows.append(cells)
     header = ["Configuration", "OA (%)", "mF1", "Δ OA", "Δ mF1"]

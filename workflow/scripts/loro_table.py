@@ -1,16 +1,13 @@
 """Leave-one-region-out: each held-out region's test metrics, and their mean."""
 
-import json
 from pathlib import Path
 
 from permafusion.folds import fold_markdown, fold_table
 from permafusion.logs import setup_step_logging
+from permafusion.tables import load_metrics
 
 log = setup_step_logging(snakemake.log[0])
-metrics = {
-    region: json.loads(Path(path).read_text())
-    for region, path in zip(snakemake.params.regions, snakemake.input, strict=True)
-}
+metrics = load_metrics(dict(zip(snakemake.params.regions, snakemake.input, strict=True)))
 table = fold_table(metrics)
 table.to_csv(snakemake.output.csv, index=False)
 Path(snakemake.output.md).write_text(fold_markdown(table))
