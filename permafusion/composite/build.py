@@ -322,12 +322,12 @@ def build_optical_composite(
         )
 
         def reduce(block: np.ndarray) -> np.ndarray:
-            dn, scl = block[:, :n_bands], block[:, n_bands]
             if integer_dn:
                 median, count = optical.median_of_dns(
-                    dn, scl, offsets=offsets, groups=groups, mask_classes=mask_classes
+                    block, offsets=offsets, groups=groups, mask_classes=mask_classes
                 )
             else:
+                dn, scl = block[:, :n_bands], block[:, n_bands]
                 refl = optical.harmonize(dn, offsets)
                 valid = optical.valid_observations(refl, optical.scl_valid(scl, mask_classes))
                 refl, valid = mosaic_first_valid(refl, valid, groups)

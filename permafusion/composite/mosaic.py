@@ -29,6 +29,11 @@ def acquisition_groups(items: Sequence[pystac.Item]) -> np.ndarray:
     return np.array([ids.setdefault(acquisition_key(item), len(ids)) for item in items], dtype=np.intp)
 
 
+def one_item_each(groups: np.ndarray) -> bool:
+    """Whether every acquisition of ``groups`` (see :func:`acquisition_groups`) is a single item."""
+    return np.array_equal(groups, np.arange(len(groups)))
+
+
 def mosaic_first_valid(
     values: np.ndarray, valid: np.ndarray, groups: np.ndarray, *, fill: float | int = np.nan
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -43,9 +48,9 @@ def mosaic_first_valid(
     Returns:
         ``(values, valid)`` per group; ``fill`` and False where no member is valid.
     """
-    n_groups = int(groups.max()) + 1 if groups.size else 0
-    if n_groups == len(groups) and np.array_equal(groups, np.arange(n_groups)):
+    if one_item_each(groups):
         return values, valid
+    n_groups = int(groups.max()) + 1
     out = np.full((n_groups,) + values.shape[1:], fill, dtype=values.dtype)
     out_valid = np.zeros((n_groups,) + valid.shape[1:], dtype=bool)
     for i, g in enumerate(groups):

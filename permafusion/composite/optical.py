@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from permafusion.composite.sortnet import sort_along_first_axis
+from permafusion.composite.sortnet import median
 
 QUANTIFICATION = 10000.0
 BASELINE_OFFSET_DN = 1000.0
@@ -88,36 +88,22 @@ def valid_observations(reflectance: np.ndarray, scl_ok: np.ndarray) -> np.ndarra
     return scl_ok & np.isfinite(reflectance).all(axis=1)
 
 
-#: Bytes of DNs reduced at once by :func:`median_of_dns` (a share of the CPU's cache).
-_STRIP_BYTES = 8 << 20
-
-#: Pad of the masked observations above the valid DNs in the uint16 median (see :func:`_pad_masked`).
+#: What a masked observation's DNs become in :func:`median_of_dns`'s mosaic (masked all the same).
 DN_MASKED = np.iinfo(np.uint16).max
 
 
-def _remove_offsets(dn: np.ndarray, offsets: list[bool]) -> None:
-    """Subtract the baseline offset in place from the uint16 DNs of the scenes that carry it.
-
-    DNs below the offset clip to 0 (reflectance 0).
-    """
-    if any(offsets):
-        offset = np.where(offsets, np.uint16(BASELINE_OFFSET_DN), np.uint16(0)).astype(np.uint16)
-        dn -= np.minimum(dn, offset[:, None, None, None])
-
-
 def median_of_dns(
-    dn: np.ndarray,
-    scl: np.ndarray,
+    block: np.ndarray,
     *,
     offsets: Iterable[bool],
     groups: np.ndarray,
     mask_classes: Iterable[int],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The monthly median reflectance of whole L2A DNs, on 16-bit integers throughout.
+    """The monthly median reflectance of whole L2A DNs, on 16-bit integers until the two middle values.
 
     Args:
-        dn: (n, band, y, x) uint16 DNs, 0 where no data. Overwritten (masked and sorted in place).
-        scl: (n, y, x) scene classification; observations in ``mask_classes`` drop.
+        block: (n, band + 1, y, x) uint16, as read: the bands' DNs (0 where no data), then the scene
+            classification. Not modified.
         offsets: per scene, whether its DNs carry the baseline 04.00 offset.
         groups: per scene, its acquisition (see :func:`permafusion.composite.mosaic.acquisition_groups`).
         mask_classes: SCL classes to drop.
@@ -127,85 +113,21 @@ def median_of_dns(
         and uint16 (y, x) kept acquisitions; bit-identical to :func:`monthly_median` of
         :func:`harmonize` after the same masking and mosaicking, and many times faster.
     """
-    from permafusion.composite.mosaic import mosaic_first_valid
+    from permafusion.composite.mosaic import mosaic_first_valid, one_item_each
 
-    if dn.dtype != np.uint16 or dn.ndim != 4 or scl.shape != dn.shape[:1] + dn.shape[2:]:
-        raise ValueError(f"need uint16 (n, band, y, x) DNs and (n, y, x) SCL, got {dn.dtype} {dn.shape}")
-    offsets, mask_classes = list(offsets), list(mask_classes)
-    # One offset for the whole month (the usual case): the offset is monotonic, so it is removed from
-    # the two middle DNs only, after the sort, instead of from the whole stack.
-    after = offsets[0] if len(set(offsets)) == 1 else None
-    n, bands, height, width = dn.shape
-    median = np.empty((bands, height, width), np.float32)
-    count = np.empty((height, width), np.uint16)
-    # A few rows at a time, so that the passes over the stack run in the CPU's cache.
-    step = max(1, _STRIP_BYTES // max(1, n * (bands + 1) * width * 2))
-    for top in range(0, height, step):
-        rows = slice(top, top + step)
-        part = dn[:, :, rows]
-        valid = scl_valid(scl[:, rows], mask_classes) & (part.min(axis=1) > 0)  # DN 0: no data
-        if after is None:
-            _remove_offsets(part, offsets)
-        part, valid = mosaic_first_valid(part, valid, groups, fill=DN_MASKED)
-        seen = valid.any(axis=(1, 2))
-        if not seen.all():  # scenes clouded or outside the swath all along the strip: not sorted at all
-            part, valid = part[seen], valid[seen]
-        count[rows] = _pad_masked(part, valid)
-        ordered = sort_along_first_axis(part, ranks=_middle_ranks(part.shape[0]))
-        median[:, rows] = _padded_median(ordered, count[rows], offset=bool(after))
-    return median, count
-
-
-def _pad_masked(stack: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Overwrite the masked observations of a uint16 (n, band, y, x) stack so the median sits mid-stack.
-
-    Of a pixel's ``m`` masked observations the first ``(m + 1 - n % 2) // 2`` (in scene order) become
-    0 and the others ``DN_MASKED``, as many below every valid DN as above, give or take one. Then,
-    whatever the pixel's count ``c`` of valid observations, sorted position ``n // 2`` holds their
-    median when ``c`` is odd, and positions ``n // 2 - 1`` and ``n // 2`` their two middle values when
-    ``c`` is even (:func:`_padded_median`): fixed planes instead of a per-pixel gather. A 0 pad tying
-    with a valid DN of 0 changes nothing, as the values are equal.
-
-    Returns:
-        (y, x) uint16 count of valid observations.
-    """
-    n = stack.shape[0]
-    masked = ~valid
-    n_masked = masked.sum(axis=0, dtype=np.uint16)
-    low_pads = (n_masked + (1 - n % 2)) // 2
-    pads = np.empty(valid.shape, np.uint16)
-    seen = np.zeros(valid.shape[1:], np.uint16)  # masked ones so far (np.cumsum along axis 0 is slow)
-    for k in range(n):
-        seen += masked[k]
-        np.subtract(seen <= low_pads, 1, dtype=np.uint16, out=pads[k])  # 0 while low pads, else 0xFFFF
-    np.copyto(stack, pads[:, None], where=masked[:, None])
-    return (n - n_masked).astype(np.uint16, copy=False)
-
-
-def _middle_ranks(n: int) -> tuple[int, ...]:
-    """Sorted positions :func:`_padded_median` reads from a stack of ``n``."""
-    return (n // 2 - 1, n // 2) if n > 1 else (0,)
-
-
-def _padded_median(sorted_dn: np.ndarray, count: np.ndarray, *, offset: bool = False) -> np.ndarray:
-    """Median reflectance of a stack padded by :func:`_pad_masked` and sorted at :func:`_middle_ranks`.
-
-    The two middle DNs (equal for odd counts) are converted to reflectance (float64 division by 10000,
-    rounded to float32) and averaged in float32, as ``np.nanmedian`` does; with ``offset`` the baseline
-    offset is removed from them first.
-    """
-    n = sorted_dn.shape[0]
-    if n == 0:
-        return np.full(sorted_dn.shape[1:], np.nan, np.float32)
-    high = sorted_dn[n // 2]
-    low = sorted_dn[n // 2 - 1] if n > 1 else high
-    if offset:
-        low, high = (
-            np.maximum(v, np.uint16(BASELINE_OFFSET_DN)) - np.uint16(BASELINE_OFFSET_DN) for v in (low, high)
+    if block.dtype != np.uint16 or block.ndim != 4 or block.shape[1] < 2:
+        raise ValueError(
+            f"need a uint16 (n, band + 1, y, x) block of DNs and SCL, got {block.dtype} {block.shape}"
         )
-    low_reflectance, high_reflectance = _dn_reflectance(low), _dn_reflectance(high)
-    np.copyto(low_reflectance, high_reflectance, where=(count % 2 == 1)[None])  # odd: one middle value
-    return _mean_of_middles(low_reflectance, high_reflectance, count)
+    bands = block.shape[1] - 1
+    dn, scl = block[:, :bands], block[:, bands]
+    valid = scl_valid(scl, mask_classes) & (dn.min(axis=1) > 0)  # DN 0: no data
+    offset_dn = np.where(list(offsets), np.uint16(BASELINE_OFFSET_DN), np.uint16(0)).astype(np.uint16)
+    if not one_item_each(groups):  # the items of an acquisition might differ in baseline: harmonize first
+        dn = dn - np.minimum(dn, offset_dn[:, None, None, None])
+        block, valid = mosaic_first_valid(dn, valid, groups, fill=DN_MASKED)
+        offset_dn = np.zeros(len(block), np.uint16)
+    return median(block, valid, offset_dn, divisor=QUANTIFICATION, bands=bands)
 
 
 def _sorted_middle(values: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,10 +149,6 @@ def _mean_of_middles(low: np.ndarray, high: np.ndarray, count: np.ndarray) -> np
     median = (low + high) / np.float32(2)
     median[:, count == 0] = np.nan
     return median.astype(np.float32, copy=False)
-
-
-def _dn_reflectance(dn: np.ndarray) -> np.ndarray:
-    return (dn / QUANTIFICATION).astype(np.float32)
 
 
 def monthly_median(reflectance: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,36 +22,10 @@ from permafusion.composite import lattice as lattice_module
 from permafusion.composite.blocks import BlockReader, RowStencil, reduce_by_blocks
 from permafusion.composite.lattice import Placement, placement, placement_of
 from permafusion.composite.sar import speckle_filter_month
-from permafusion.composite.sortnet import batcher_pairs, pairs_for_ranks, sort_along_first_axis
 from permafusion.grid import GridSpec
 
 #: 28 x 28 pixels inside the 30 x 30 test files: two rows and columns of 16-pixel blocks, the last short.
 WIDE = GridSpec(EPSG, (X0 + 10, Y0 - 290, X0 + 290, Y0 - 10), 10.0)
-
-
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, 8, 13, 24, 33])
-def test_sorting_network_sorts_like_numpy(n):
-    rng = np.random.default_rng(n)
-    stack = rng.integers(0, 40, (n, 3, 7), dtype=np.uint16)  # many ties
-    expected = np.sort(stack, axis=0)
-    np.testing.assert_array_equal(sort_along_first_axis(stack), expected)
-    assert all(i < j < n for i, j in batcher_pairs(n))
-
-
-@pytest.mark.parametrize("n", [2, 7, 24])
-@pytest.mark.parametrize("ranks", ["lowest", "middle"])
-def test_partial_sort_orders_the_ranks_asked_for(n, ranks):
-    rng = np.random.default_rng(n)
-    stack = rng.integers(0, 65535, (n, 5, 4), dtype=np.uint16)
-    wanted = list(range(n // 2 + 1)) if ranks == "lowest" else [n // 2 - 1, n // 2]
-    expected = np.sort(stack, axis=0)[wanted]
-    np.testing.assert_array_equal(sort_along_first_axis(stack, ranks=wanted)[wanted], expected)
-    assert len(pairs_for_ranks(n, tuple(wanted))) <= len(batcher_pairs(n))
-
-
-def test_sorting_network_refuses_floats():
-    with pytest.raises(TypeError, match="integers"):
-        sort_along_first_axis(np.zeros((3, 2), np.float32))
 
 
 def test_placement_reads_the_lattice_from_metadata(tmp_path):

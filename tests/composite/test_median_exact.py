@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from permafusion.composite import optical
+from permafusion.composite import optical, sortnet
 from permafusion.composite.mosaic import mosaic_first_valid
 
 
@@ -45,9 +45,12 @@ def _median_of_dns(dn, scl, offsets, groups=None):
     """:func:`optical.median_of_dns` of float DNs, dropping SCL class 9."""
     n = len(dn)
     groups = np.arange(n) if groups is None else np.asarray(groups)
-    return optical.median_of_dns(
-        dn.astype(np.uint16), scl.astype(np.uint16), offsets=offsets, groups=groups, mask_classes=(9,)
-    )
+    return optical.median_of_dns(_block(dn, scl), offsets=offsets, groups=groups, mask_classes=(9,))
+
+
+def _block(dn, scl):
+    """A block as the reader gives it: (n, band + 1, y, x) uint16, the bands then SCL."""
+    return np.concatenate([dn, scl[:, None]], axis=1).astype(np.uint16)
 
 
 def test_integer_median_clips_the_offset_and_masks_nodata():
@@ -71,19 +74,20 @@ def test_median_dn_of_no_observation():
     assert np.isnan(median).all() and (count == 0).all()
 
 
+@pytest.mark.parametrize("mosaic", [False, True])
 @pytest.mark.parametrize("offsets", ["none", "all", "mixed"])
 @pytest.mark.parametrize("n", [1, 4, 9, 24])
-def test_median_of_dns_equals_the_float_path(n, offsets, monkeypatch):
-    """The pipeline's strip-wise uint16 median (padding, partial network) against harmonize + nanmedian."""
-    monkeypatch.setattr(optical, "_STRIP_BYTES", 1)  # one row per strip: the strips are stitched
+def test_median_of_dns_equals_the_float_path(n, offsets, mosaic, monkeypatch):
+    """The pipeline's compiled uint16 median (padding, partial network) against harmonize + nanmedian."""
+    monkeypatch.setattr(sortnet, "PIXELS_AT_ONCE", 5)  # chunks across rows, the last one short
     rng = np.random.default_rng(100 + n)
     dn = rng.integers(1, 4000, (n, 3, 6, 7)).astype(np.uint16)
     dn[rng.random(dn.shape) < 0.05] = 0  # nodata DN in one band drops the observation
     dn[rng.random(dn.shape) < 0.1] = 1000  # ties, and harmonized reflectance 0 after the offset
     scl = rng.choice(np.array([4, 5, 3, 8, 9, 11], np.uint16), (n, 6, 7))
-    scl[0, 2] = 9  # the first scene clouded all along a strip (row)
+    scl[-1] = 9  # the last scene clouded all over: left out of the sort
     flags = {"none": [False] * n, "all": [True] * n, "mixed": list(rng.random(n) < 0.5)}[offsets]
-    groups = np.minimum(np.arange(n), np.arange(n) // 2 + 1)  # some acquisitions of two items
+    groups = np.minimum(np.arange(n), np.arange(n) // 2 + 1) if mosaic else np.arange(n)  # pairs of items
     mask_classes = (3, 8, 9, 10)
 
     refl = optical.harmonize(dn.astype(np.float32), flags)
@@ -91,9 +95,10 @@ def test_median_of_dns_equals_the_float_path(n, offsets, monkeypatch):
     refl, valid = mosaic_first_valid(refl, valid, groups)
     expected, expected_count = optical.monthly_median(refl, valid)
 
-    median, count = optical.median_of_dns(
-        dn.copy(), scl, offsets=flags, groups=groups, mask_classes=mask_classes
-    )
+    block = _block(dn, scl)
+    as_read = block.copy()
+    median, count = optical.median_of_dns(block, offsets=flags, groups=groups, mask_classes=mask_classes)
+    np.testing.assert_array_equal(block, as_read)
     np.testing.assert_array_equal(median, expected)
     np.testing.assert_array_equal(count, expected_count)
 
