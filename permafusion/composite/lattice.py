@@ -24,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 import pystac
 import rasterio
-from numpy.lib.stride_tricks import as_strided
 from rasterio.windows import Window
 
 from permafusion.composite import read
@@ -135,9 +135,10 @@ class LatticeReader:
         #: GDAL settings of the reads (:func:`permafusion.composite.read.gdal_env`)
         self.env = read.GDAL_ENV
         # Assets read by rows of source tiles (see :meth:`plan`): their first and last column under the
-        # grid, and the row of tiles last read (top row, pixels).
+        # grid, a buffer for a row of tiles, and the top row (pixels) of the row last read into it.
         self._band_columns: dict[tuple[int, str], tuple[int, int]] = {}
-        self._bands: dict[tuple[int, str], tuple[int, np.ndarray]] = {}
+        self._band_buffers: dict[tuple[int, str], np.ndarray] = {}
+        self._band_tops: dict[tuple[int, str], int] = {}
 
     def read_into(
         self, out: np.ndarray, rows: slice, cols: slice, indices: Sequence[int], fill: float
@@ -224,8 +225,8 @@ class LatticeReader:
         row_bytes = block_bytes = band_bytes = 0
         shared_by_rows = shared_by_columns = False
         self._band_columns.clear()
-        for (index, key), dataset in self._handles.items():
-            where = self.placements[index][key]
+        for index, key in sorted(self._handles):  # opened in any order: plan the same every time
+            dataset, where = self._handles[(index, key)], self.placements[index][key]
             tile_height, tile_width = dataset.block_shapes[0]
             itemsize = np.dtype(dataset.dtypes[0]).itemsize
             tile = tile_height * tile_width * itemsize
@@ -250,6 +251,7 @@ class LatticeReader:
             across = max(0, -(-stop // tile_width) - first // tile_width)  # tile columns under the grid
             row_bytes += across * down * tile
             block_bytes += side * down * tile
+        self._allocate_bands()
         if shared_by_rows:
             needed = row_bytes
         elif shared_by_columns:
@@ -258,20 +260,46 @@ class LatticeReader:
             needed = 0  # no tile is read twice
         return int(1.25 * needed)
 
+    def _allocate_bands(self) -> None:
+        """One buffer for the rows of tiles of all assets read by rows, carved into one per asset.
+
+        One large array is backed by huge pages where the OS allows; a megabyte each, they would cost
+        a page fault for every 4 KiB the first time they fill.
+        """
+        shapes = {
+            pair: (
+                self._handles[pair].block_shapes[0][0],
+                stop - first,
+                np.dtype(self._handles[pair].dtypes[0]),
+            )
+            for pair, (first, stop) in self._band_columns.items()
+        }
+        sizes = {
+            pair: -(-height * width * dtype.itemsize // 64) * 64
+            for pair, (height, width, dtype) in shapes.items()
+        }
+        memory = np.empty(sum(sizes.values()), np.uint8)
+        self._band_buffers.clear()
+        self._band_tops.clear()
+        start = 0
+        for pair, (height, width, dtype) in shapes.items():
+            part = memory[start : start + height * width * dtype.itemsize]
+            self._band_buffers[pair] = part.view(dtype).reshape(height, width)
+            start += sizes[pair]
+
     def _from_band(self, dataset: Any, index: int, key: str, window: Window) -> np.ndarray:
         """``window`` of an asset read by rows of tiles (its lock held): the row it lies in, read once."""
         tile_height = dataset.block_shapes[0][0]
         top = int(window.row_off) // tile_height * tile_height
-        left, right = self._band_columns[(index, key)]
-        band = self._bands.get((index, key))
-        if band is None or band[0] != top:
+        left = self._band_columns[(index, key)][0]
+        buffer = self._band_buffers[(index, key)]
+        if self._band_tops.get((index, key)) != top:
             height = min(tile_height, dataset.height - top)
-            buffer = np.empty((tile_height, right - left), dataset.dtypes[0]) if band is None else band[1]
-            dataset.read(1, window=Window(left, top, right - left, height), out=buffer[:height])
+            dataset.read(1, window=Window(left, top, buffer.shape[1], height), out=buffer[:height])
             _mark_nodata(buffer[:height], dataset.nodata)
-            band = self._bands[(index, key)] = (top, buffer)
+            self._band_tops[(index, key)] = top
         r0, c0 = int(window.row_off) - top, int(window.col_off) - left
-        return band[1][r0 : r0 + int(window.height), c0 : c0 + int(window.width)]
+        return buffer[r0 : r0 + int(window.height), c0 : c0 + int(window.width)]
 
     def _dataset(self, index: int, key: str) -> Any:
         """The open handle of an asset (its lock held by the caller), checked against the metadata."""
@@ -314,7 +342,8 @@ class LatticeReader:
             with self._locks[pair]:
                 dataset.close()
         self._handles.clear()
-        self._bands.clear()
+        self._band_buffers.clear()
+        self._band_tops.clear()
 
 
 def _shared(block: int, tile: int, offset: int) -> bool:
@@ -366,20 +395,40 @@ def _place(
     values: np.ndarray, window: Window, where: Placement, first: tuple[int, int], out: np.ndarray
 ) -> None:
     """Put ``window``'s pixels ``values`` onto ``out``, whose first pixel is grid pixel ``first``."""
-    s = where.scale
-    if s == 1:
+    if where.scale == 1:
         out[...] = values
         return
-    # nearest: each grid pixel takes the asset pixel it lies in (two takes beat 2-D fancy indexing)
-    col_index = (where.col0 + first[1] + np.arange(out.shape[1])) // s - int(window.col_off)
-    columns = values.take(col_index, axis=1)
-    top = where.row0 + first[0]
-    if top % s == 0 and top // s == int(window.row_off) and len(columns) * s == out.shape[0]:
-        # whole runs of ``s`` rows: one broadcast write of each asset row into its run (a third faster)
-        runs = as_strided(out, (out.shape[0] // s, s, out.shape[1]), (out.strides[0] * s, *out.strides))
-        runs[...] = columns[:, None, :]
-    else:
-        out[...] = columns.take((top + np.arange(out.shape[0])) // s - int(window.row_off), axis=0)
+    # where the first grid pixel lies in the window's first asset pixel
+    row_start = where.row0 + first[0] - int(window.row_off) * where.scale
+    col_start = where.col0 + first[1] - int(window.col_off) * where.scale
+    _nearest(values, where.scale, row_start, col_start, out)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _nearest(values: np.ndarray, scale: int, row_start: int, col_start: int, out: np.ndarray) -> None:
+    """``out[i, j] = values[(row_start + i) // scale, (col_start + j) // scale]``: nearest upsampling.
+
+    Compiled, and five times faster than numpy's takes for 20 m bands: a row repeating the one above
+    is copied, and a 2x row with aligned columns duplicates each value in a loop LLVM vectorizes.
+    """
+    height, width = out.shape
+    for i in range(height):
+        row = out[i]
+        if i > 0 and (row_start + i) // scale == (row_start + i - 1) // scale:
+            above = out[i - 1]
+            for j in range(width):
+                row[j] = above[j]
+            continue
+        source = values[(row_start + i) // scale]
+        if scale == 2 and col_start == 0:
+            for j in range(width // 2):
+                row[2 * j] = source[j]
+                row[2 * j + 1] = source[j]
+            if width % 2:
+                row[width - 1] = source[width // 2]
+        else:
+            for j in range(width):
+                row[j] = source[(col_start + j) // scale]
 
 
 def _mark_nodata(values: np.ndarray, nodata: float | None) -> None:

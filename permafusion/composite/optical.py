@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+import numba
 import numpy as np
 
 from permafusion.composite.sortnet import median
@@ -120,14 +121,47 @@ def median_of_dns(
             f"need a uint16 (n, band + 1, y, x) block of DNs and SCL, got {block.dtype} {block.shape}"
         )
     bands = block.shape[1] - 1
-    dn, scl = block[:, :bands], block[:, bands]
-    valid = scl_valid(scl, mask_classes) & (dn.min(axis=1) > 0)  # DN 0: no data
+    valid = _valid_dns(block, mask_classes)
+    dn = block[:, :bands]
     offset_dn = np.where(list(offsets), np.uint16(BASELINE_OFFSET_DN), np.uint16(0)).astype(np.uint16)
     if not one_item_each(groups):  # the items of an acquisition might differ in baseline: harmonize first
         dn = dn - np.minimum(dn, offset_dn[:, None, None, None])
         block, valid = mosaic_first_valid(dn, valid, groups, fill=DN_MASKED)
         offset_dn = np.zeros(len(block), np.uint16)
     return median(block, valid, offset_dn, divisor=QUANTIFICATION, bands=bands)
+
+
+def _valid_dns(block: np.ndarray, mask_classes: Iterable[int]) -> np.ndarray:
+    """(n, y, x) observations of a (n, band + 1, y, x) block of DNs and SCL that :func:`median_of_dns` keeps.
+
+    As ``scl_valid(scl, mask_classes) & (dn > 0).all(axis=1)``, in one compiled pass over the block.
+    """
+    classes = set(mask_classes)
+    if not classes <= set(range(15)):  # SCL's are 0..11; class 15 stands for all above 14, kept
+        raise ValueError(f"mask_classes must be SCL classes 0..14, got {sorted(classes)}")
+    n, planes, height, width = block.shape
+    valid = np.empty((n, height, width), bool)
+    masked_bits = sum(1 << c for c in classes)
+    pixels = height * width
+    _valid_kernel(
+        np.ascontiguousarray(block).reshape(n, planes, pixels), masked_bits, valid.reshape(n, pixels)
+    )
+    return valid
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _valid_kernel(block: np.ndarray, masked_bits: int, valid: np.ndarray) -> None:
+    """:func:`_valid_dns` on (scene, plane, pixel) arrays; SCL is the last plane, classes above 14 kept."""
+    n, planes, pixels = block.shape
+    bits = np.uint16(masked_bits)
+    for k in range(n):
+        scl, out = block[k, planes - 1], valid[k]
+        for p in range(pixels):
+            out[p] = ((bits >> min(scl[p], np.uint16(15))) & np.uint16(1)) == 0
+        for b in range(planes - 1):
+            dn = block[k, b]
+            for p in range(pixels):
+                out[p] = out[p] and dn[p] > 0  # DN 0: no data
 
 
 def _sorted_middle(values: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -106,3 +106,13 @@ def test_median_of_dns_equals_the_float_path(n, offsets, mosaic, monkeypatch):
 def test_scl_classes_above_15_are_looked_up_not_bit_tested():
     scl = np.array([[4, 8], [40, 300]], np.uint16)[None]
     np.testing.assert_array_equal(optical.scl_valid(scl, (8, 300)), [[[True, False], [True, False]]])
+
+
+def test_median_of_dns_keeps_scl_values_above_the_classes_and_refuses_other_classes():
+    dn = np.full((1, 1, 1, 3), 2000.0)
+    median, count = _median_of_dns(dn, np.array([[[9, 15, 300]]]), [False])  # class 9 masked
+    np.testing.assert_array_equal(count, [[0, 1, 1]])
+    with pytest.raises(ValueError, match="0..14"):
+        optical.median_of_dns(
+            _block(dn, np.zeros((1, 1, 3))), offsets=[False], groups=np.arange(1), mask_classes=[20]
+        )
