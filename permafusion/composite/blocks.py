@@ -183,6 +183,7 @@ def reduce_by_blocks(
     work: Callable[[slice, slice], np.ndarray],
     emit: Callable[[slice, np.ndarray], None],
     threads: int = 1,
+    rows_kept: int = 2,
 ) -> None:
     """Run ``work`` on every block of a ``shape`` grid and ``emit`` the results row of blocks by row.
 
@@ -192,14 +193,16 @@ def reduce_by_blocks(
         n_out: planes ``work`` returns: it maps (rows, cols) to a float32 (n_out, h, w) array.
         work: reads and reduces one block; called from ``threads`` threads at once.
         emit: gets (rows, (n_out, h, width) float32) for each row of blocks, in order, from this thread.
-            The array is overwritten three rows later: enough for :class:`RowStencil`, which holds the
-            two rows before; a sink that keeps rows longer must copy them.
+            The array is overwritten ``rows_kept + 1`` rows later.
         threads: blocks worked on at once.
+        rows_kept: rows of blocks ``emit`` holds on to after it returns: 2 for :class:`RowStencil`, 0
+            for a sink that copies each row (each row buffer more is fresh memory to fault in).
     """
     width = shape[1]
-    # three rows in turn instead of a fresh array per row: a fresh one costs its page faults
+    # a few rows in turn instead of a fresh array per row: a fresh one costs its page faults
     n_rows = -(-shape[0] // size)
-    buffers = [np.empty((n_out, min(size, shape[0]), width), np.float32) for _ in range(min(3, n_rows))]
+    in_turn = min(rows_kept + 1, n_rows)
+    buffers = [np.empty((n_out, min(size, shape[0]), width), np.float32) for _ in range(in_turn)]
     row: np.ndarray | None = None
     # a row of blocks ahead: the readers go on while ``emit`` works on a row (the Lee filter)
     ahead = 2 * threads + -(-width // size)
@@ -214,6 +217,9 @@ def reduce_by_blocks(
 
 class RowStencil:
     """Finishes rows of blocks with a moving-window filter that needs ``halo`` rows of each neighbour.
+
+    It holds on to two rows of blocks (``rows_kept`` of :func:`reduce_by_blocks`): the one waiting for
+    the rows below it, and the one above.
 
     Rows arrive in order (from :func:`reduce_by_blocks`); each is finished one row late, once the
     first ``halo`` rows below it are known, with the last ``halo`` rows above it, and handed on. The

@@ -150,6 +150,28 @@ def test_row_stencil_equals_filtering_the_whole_image():
     assert np.array_equal(np.isnan(got), np.isnan(expected))
 
 
+@pytest.mark.parametrize("rows_kept", [0, 2])
+def test_reduce_by_blocks_emits_every_row_in_order(rows_kept):
+    planes = np.random.default_rng(3).random((2, 37, 45)).astype(np.float32)
+    got, order = np.full(planes.shape, -1.0, np.float32), []
+
+    def emit(rows, row):
+        got[:, rows] = row  # a sink that copies
+        order.append(rows.start)
+
+    reduce_by_blocks(
+        planes.shape[1:],
+        size=8,
+        n_out=2,
+        work=lambda r, c: planes[:, r, c],
+        emit=emit,
+        threads=2,
+        rows_kept=rows_kept,
+    )
+    np.testing.assert_array_equal(got, planes)
+    assert order == list(range(0, 37, 8))
+
+
 def test_streamed_store_equals_memory_and_failures_leave_no_store(sar_items, tmp_path):
     items, _, _ = sar_items
     settings = SarSettings(chunksize=16)
