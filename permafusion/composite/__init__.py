@@ -4,11 +4,11 @@
 - :func:`build_optical_composite`: Sentinel-2 L2A -> harmonized, SCL-masked monthly median reflectance.
 - :func:`write_composite` / :func:`open_composite`: Zarr stores.
 
-Modules: ``settings`` (validated settings), ``sar`` and ``optical`` (numpy arithmetic), ``sortnet``
-(the median's sort), ``mosaic`` (one acquisition, several items), ``lattice`` (window reads of assets on
-the grid's lattice), ``read`` (stackstac onto a grid, read errors, signing), ``blocks`` (reading and
-reducing block by block), ``dataset`` (the output contract), ``store`` (Zarr I/O, streamed or whole),
-``build`` (the month loop).
+Modules: ``settings`` (validated settings), ``sar`` and ``optical`` (the arithmetic), ``sortnet``
+(the median's compiled sort), ``mosaic`` (one acquisition, several items), ``lattice`` (window reads
+of assets on the grid's lattice), ``read`` (stackstac onto a grid, read errors, signing), ``blocks``
+(reading and reducing block by block), ``dataset`` (the output contract), ``store`` (Zarr I/O,
+streamed or whole), ``build`` (the month loop).
 """
 
 from permafusion.composite.build import build_optical_composite, build_sar_composite

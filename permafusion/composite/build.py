@@ -7,8 +7,8 @@ memory, or with ``out`` straight into the Zarr store, so a 10980 x 10980 tile-mo
 2.9 GB result in memory. The Lee filter runs on the same blocks, read with a ``window // 2`` overlap.
 
 Speed (``benchmarks/composite.py``): assets on the grid's lattice are read from their windows without a
-warp, and with all-nearest resampling (the default) the optical median runs on uint16 DNs with one sort
-per pixel, bit-identical to the float path.
+warp, and with all-nearest resampling (the default) the optical median runs on uint16 DNs in a loop
+compiled by numba (:mod:`permafusion.composite.sortnet`), bit-identical to the float path.
 """
 
 from __future__ import annotations
