@@ -261,7 +261,8 @@ def load_kernels() -> float:
     """Load the compiled median kernel from numba's on-disk cache (compiling it the first time); seconds.
 
     Like the imports, this is a cost per process, not per pixel: a composite job pays it once for a whole
-    tile's months. It is timed and printed apart, not counted in the composite.
+    tile's months. It is timed and printed apart, not counted in the composite. Most of it is numba
+    setting itself up on its first kernel; the other kernels then load in milliseconds, in the timing.
     """
     from permafusion.composite import sortnet
 

@@ -211,9 +211,9 @@ def build_sar_composite(
             valid = sar.valid_observations(block)
             block, valid = mosaic_first_valid(block, valid, groups)
             means: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
-            for orbit in (*orbits, None):  # each direction (copies), then all passes, in place
+            for orbit in (*orbits, None):
                 use = slice(None) if orbit is None else direction == orbit
-                means[orbit] = sar.monthly_mean(block[use], valid[use], overwrite=orbit is None)
+                means[orbit] = sar.monthly_mean(block[use], valid[use])
             parts = []
             for orbit in (None, *orbits):  # stored in this order: all passes, then each direction
                 mean, count = means[orbit]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 from scipy.ndimage import uniform_filter
 
@@ -28,26 +29,29 @@ def valid_power(power: np.ndarray) -> np.ndarray:
 
 
 def valid_observations(power: np.ndarray) -> np.ndarray:
-    """(n, y, x) mask of acquisitions valid in every polarization of a (n, band, y, x) stack."""
+    """(n, y, x) mask of acquisitions valid in every polarization of a (n, band, y, x) stack.
+
+    :func:`valid_power` of every band, in one compiled pass over the stack.
+    """
     if power.ndim != 4:
         raise ValueError(f"expected a (n, band, y, x) stack, got shape {power.shape}")
-    if power.shape[1] == 0:
-        return np.ones(power.shape[:1] + power.shape[2:], bool)
-    # valid_power of every band, from two reductions over the bands (NaN propagates through both)
-    with np.errstate(invalid="ignore"):
-        return np.asarray((power.min(axis=1) > 0) & (power.max(axis=1) < np.inf))
+    n, bands, height, width = power.shape
+    valid = np.ones((n, height, width), bool)
+    if bands:
+        pixels = height * width
+        _valid_kernel(_as_float32(power).reshape(n, bands, pixels), valid.reshape(n, pixels))
+    return valid
 
 
-def monthly_mean(
-    power: np.ndarray, valid: np.ndarray, *, overwrite: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
+def monthly_mean(power: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean linear power over the valid acquisitions of a month.
+
+    Summed in float32, acquisition by acquisition: for a month of a few dozen acquisitions the relative
+    error stays below 1e-6, far under speckle. One compiled pass, with no stack-sized temporary.
 
     Args:
         power: (n, band, y, x) linear power.
         valid: (n, y, x) boolean mask of usable acquisitions (see :func:`valid_observations`).
-        overwrite: zero the invalid samples of ``power`` in place instead of in a copy (the same result,
-            without a stack-sized temporary).
 
     Returns:
         ``(mean, count)``: float32 (band, y, x) mean, NaN where no acquisition is valid, and uint16
@@ -55,18 +59,55 @@ def monthly_mean(
     """
     if power.ndim != 4 or valid.shape != power.shape[:1] + power.shape[2:]:
         raise ValueError(f"power {power.shape} and valid {valid.shape} must be (n, band, y, x) and (n, y, x)")
-    count = valid.sum(axis=0, dtype=np.uint16)
-    if overwrite:
-        np.copyto(power, 0, where=~valid[:, None, :, :])
-        samples = power
-    else:
-        samples = np.where(valid[:, None, :, :], power, np.zeros((), power.dtype))
-    # summed in the data's precision: for float32 the relative error of a month's sum (a few dozen
-    # acquisitions) stays below 1e-6, far under speckle, at 60 % of the cost of a float64 sum
-    total = samples.sum(axis=0)
-    with np.errstate(invalid="ignore"):
-        mean = total / count  # 0 / 0: NaN where no acquisition is valid
-    return mean.astype(np.float32, copy=False), count
+    n, bands, height, width = power.shape
+    pixels = height * width
+    mean = np.empty((bands, height, width), np.float32)
+    count = np.empty((height, width), np.uint16)
+    _mean_kernel(
+        _as_float32(power).reshape(n, bands, pixels),
+        np.ascontiguousarray(valid, dtype=bool).reshape(n, pixels),
+        mean.reshape(bands, pixels),
+        count.reshape(pixels),
+    )
+    return mean, count
+
+
+def _as_float32(power: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(power, dtype=np.float32)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _valid_kernel(power: np.ndarray, valid: np.ndarray) -> None:
+    """:func:`valid_observations` on (n, band, pixel) and (n, pixel) arrays (``valid`` all True on entry)."""
+    n, bands, pixels = power.shape
+    for k in range(n):
+        out = valid[k]
+        for b in range(bands):
+            row = power[k, b]
+            for p in range(pixels):
+                out[p] = out[p] and row[p] > 0 and row[p] < np.inf  # NaN fails both
+    return
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def _mean_kernel(power: np.ndarray, valid: np.ndarray, mean: np.ndarray, count: np.ndarray) -> None:
+    """:func:`monthly_mean` on (n, band, pixel) arrays; sums in acquisition order, as numpy's does."""
+    n, bands, pixels = power.shape
+    count[:] = 0
+    for k in range(n):
+        valid_k = valid[k]
+        for p in range(pixels):
+            count[p] += np.uint16(valid_k[p])
+    zero = np.float32(0)
+    for b in range(bands):
+        total = mean[b]
+        total[:] = zero
+        for k in range(n):
+            row, valid_k = power[k, b], valid[k]
+            for p in range(pixels):
+                total[p] += row[p] if valid_k[p] else zero
+        for p in range(pixels):
+            total[p] = total[p] / np.float32(count[p])  # 0 / 0: NaN where no acquisition is valid
 
 
 def lee_filter(image: np.ndarray, *, window: int = 5, cu2: float | np.ndarray = 0.25) -> np.ndarray:

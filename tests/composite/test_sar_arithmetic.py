@@ -117,3 +117,22 @@ def test_speckle_filter_month_filters_bands_with_different_gaps_alone():
 
 def test_to_db_of_non_positive_is_nan():
     assert np.isnan(sar.to_db(np.array([0.0, -1.0, -32768.0]))).all()
+
+
+def test_compiled_mean_equals_numpys_float32_sum_bit_for_bit():
+    rng = np.random.default_rng(7)
+    power = rng.gamma(2.0, 0.05, (14, 2, 9, 13)).astype(np.float32)
+    for bad in (np.nan, 0.0, -32768.0, np.inf, -0.5):
+        power[rng.random(power.shape) < 0.04] = bad
+    power[:, 1, 0, 0] = np.nan  # no acquisition valid at one pixel
+    valid = sar.valid_observations(power)
+    with np.errstate(invalid="ignore"):
+        expected_valid = (np.isfinite(power) & (power > 0)).all(axis=1)
+        np.testing.assert_array_equal(valid, expected_valid)
+        samples = np.where(valid[:, None], power, np.float32(0))
+        expected_count = valid.sum(axis=0, dtype=np.uint16)
+        expected = samples.sum(axis=0) / expected_count  # float32, summed acquisition by acquisition
+    mean, count = sar.monthly_mean(power, valid)
+    np.testing.assert_array_equal(count, expected_count)
+    np.testing.assert_array_equal(mean, expected)  # NaN where no acquisition is valid
+    assert (count == 0).any() and mean.dtype == np.float32
