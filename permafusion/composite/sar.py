@@ -86,7 +86,6 @@ def _valid_kernel(power: np.ndarray, valid: np.ndarray) -> None:
             row = power[k, b]
             for p in range(pixels):
                 out[p] = out[p] and row[p] > 0 and row[p] < np.inf  # NaN fails both
-    return
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
