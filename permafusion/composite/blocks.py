@@ -182,8 +182,8 @@ def reduce_by_blocks(
     n_out: int,
     work: Callable[[slice, slice], np.ndarray],
     emit: Callable[[slice, np.ndarray], None],
+    rows_kept: int,
     threads: int = 1,
-    rows_kept: int = 2,
 ) -> None:
     """Run ``work`` on every block of a ``shape`` grid and ``emit`` the results row of blocks by row.
 
@@ -194,9 +194,9 @@ def reduce_by_blocks(
         work: reads and reduces one block; called from ``threads`` threads at once.
         emit: gets (rows, (n_out, h, width) float32) for each row of blocks, in order, from this thread.
             The array is overwritten ``rows_kept + 1`` rows later.
+        rows_kept: rows of blocks ``emit`` holds on to after it returns (:attr:`RowStencil.ROWS_KEPT`),
+            0 for a sink that copies each row (each row buffer more is fresh memory to fault in).
         threads: blocks worked on at once.
-        rows_kept: rows of blocks ``emit`` holds on to after it returns: 2 for :class:`RowStencil`, 0
-            for a sink that copies each row (each row buffer more is fresh memory to fault in).
     """
     width = shape[1]
     # a few rows in turn instead of a fresh array per row: a fresh one costs its page faults
@@ -218,8 +218,8 @@ def reduce_by_blocks(
 class RowStencil:
     """Finishes rows of blocks with a moving-window filter that needs ``halo`` rows of each neighbour.
 
-    It holds on to two rows of blocks (``rows_kept`` of :func:`reduce_by_blocks`): the one waiting for
-    the rows below it, and the one above.
+    It holds on to :attr:`ROWS_KEPT` rows of blocks (``rows_kept`` of :func:`reduce_by_blocks`): the one
+    waiting for the rows below it, and the one above.
 
     Rows arrive in order (from :func:`reduce_by_blocks`); each is finished one row late, once the
     first ``halo`` rows below it are known, with the last ``halo`` rows above it, and handed on. The
@@ -232,6 +232,9 @@ class RowStencil:
         finish: (planes, h, width) with context -> the same shape, filtered.
         emit: gets (rows, finished rows) in order.
     """
+
+    #: Rows of blocks held after each call: the pending row and the one above it.
+    ROWS_KEPT = 2
 
     def __init__(
         self, halo: int, finish: Callable[[np.ndarray], np.ndarray], emit: Callable[[slice, np.ndarray], None]

@@ -122,7 +122,7 @@ def _composite(
                     work=reducer.work,
                     emit=emit if stencil is None else stencil,
                     threads=threads,
-                    rows_kept=0 if stencil is None else 2,  # the sink copies rows; the stencil keeps two
+                    rows_kept=0 if stencil is None else stencil.ROWS_KEPT,  # the sink copies rows
                 )
                 if stencil is not None:
                     stencil.close()

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import numba
 import numpy as np
 
+from permafusion.composite.mosaic import mosaic_first_valid, one_item_each
 from permafusion.composite.sortnet import median
 
 QUANTIFICATION = 10000.0
@@ -89,10 +90,6 @@ def valid_observations(reflectance: np.ndarray, scl_ok: np.ndarray) -> np.ndarra
     return scl_ok & np.isfinite(reflectance).all(axis=1)
 
 
-#: What a masked observation's DNs become in :func:`median_of_dns`'s mosaic (masked all the same).
-DN_MASKED = np.iinfo(np.uint16).max
-
-
 def median_of_dns(
     block: np.ndarray,
     *,
@@ -114,8 +111,6 @@ def median_of_dns(
         and uint16 (y, x) kept acquisitions; bit-identical to :func:`monthly_median` of
         :func:`harmonize` after the same masking and mosaicking, and many times faster.
     """
-    from permafusion.composite.mosaic import mosaic_first_valid, one_item_each
-
     if block.dtype != np.uint16 or block.ndim != 4 or block.shape[1] < 2:
         raise ValueError(
             f"need a uint16 (n, band + 1, y, x) block of DNs and SCL, got {block.dtype} {block.shape}"
@@ -126,7 +121,7 @@ def median_of_dns(
     offset_dn = np.where(list(offsets), np.uint16(BASELINE_OFFSET_DN), np.uint16(0)).astype(np.uint16)
     if not one_item_each(groups):  # the items of an acquisition might differ in baseline: harmonize first
         dn = dn - np.minimum(dn, offset_dn[:, None, None, None])
-        block, valid = mosaic_first_valid(dn, valid, groups, fill=DN_MASKED)
+        block, valid = mosaic_first_valid(dn, valid, groups, fill=0)  # the fill is masked, so padded
         offset_dn = np.zeros(len(block), np.uint16)
     return median(block, valid, offset_dn, divisor=QUANTIFICATION, bands=bands)
 

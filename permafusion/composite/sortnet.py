@@ -23,7 +23,7 @@ import numpy as np
 #: Pixels sorted at once: the buffers (3 x n x this many uint16) stay in the L2 cache for n of a few dozen.
 PIXELS_AT_ONCE = 512
 
-#: What masked observations become: as many below every DN as above, give or take one (see :func:`middles`).
+#: What masked observations become: as many below every DN as above, give or take one (see :func:`median`).
 _PAD_LOW, _PAD_HIGH = np.uint16(0), np.uint16(np.iinfo(np.uint16).max)
 
 

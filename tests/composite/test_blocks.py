@@ -118,6 +118,19 @@ def test_sar_lattice_reads_and_row_stencil_equal_the_warp_in_one_block(sar_items
     np.testing.assert_array_equal(blockwise.valid_count.values, whole.valid_count.values)
 
 
+def _reduce_planes(planes, emit, *, rows_kept):
+    """:func:`reduce_by_blocks` over 8 px blocks of (plane, y, x) ``planes``, each block's work its slice."""
+    reduce_by_blocks(
+        planes.shape[1:],
+        size=8,
+        n_out=len(planes),
+        work=lambda rows, cols: planes[:, rows, cols],
+        emit=emit,
+        rows_kept=rows_kept,
+        threads=2,
+    )
+
+
 def test_row_stencil_equals_filtering_the_whole_image():
     rng = np.random.default_rng(2)
     mean = rng.gamma(4.0, 0.05, (2, 37, 45)).astype(np.float32)
@@ -136,14 +149,7 @@ def test_row_stencil_equals_filtering_the_whole_image():
         got[:, rows] = row
 
     stencil = RowStencil(3, finish, emit)
-    reduce_by_blocks(
-        planes.shape[1:],
-        size=8,
-        n_out=3,
-        work=lambda rows, cols: planes[:, rows, cols],
-        emit=stencil,
-        threads=2,
-    )
+    _reduce_planes(planes, stencil, rows_kept=RowStencil.ROWS_KEPT)
     stencil.close()
     expected = finish(planes)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)
@@ -159,15 +165,7 @@ def test_reduce_by_blocks_emits_every_row_in_order(rows_kept):
         got[:, rows] = row  # a sink that copies
         order.append(rows.start)
 
-    reduce_by_blocks(
-        planes.shape[1:],
-        size=8,
-        n_out=2,
-        work=lambda r, c: planes[:, r, c],
-        emit=emit,
-        threads=2,
-        rows_kept=rows_kept,
-    )
+    _reduce_planes(planes, emit, rows_kept=rows_kept)
     np.testing.assert_array_equal(got, planes)
     assert order == list(range(0, 37, 8))
 
