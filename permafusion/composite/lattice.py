@@ -207,9 +207,19 @@ class LatticeReader:
                     raise self._error(index, key, error) from None
 
     def open_all(self, threads: int) -> None:
-        """Open (and check) every asset now, ``threads`` at a time, so its tile layout is known."""
+        """Open (and check) every asset now, ``threads`` at a time, so its tile layout is known.
+
+        The first failure stops the opening: the assets not yet started are not tried (each would
+        otherwise retry, and re-sign after a 403, before the error reaches the caller).
+        """
         with self.env.read, ThreadPoolExecutor(max(1, threads)) as pool:
-            list(pool.map(lambda pair: self._attempt(pair[0], pair[1], lambda _: None), list(self._hrefs)))
+            opening = [pool.submit(self._attempt, i, key, lambda _: None) for i, key in self._hrefs]
+            try:
+                for future in opening:
+                    future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
 
     def plan(self, block: int, width: int, threads: int) -> int:
         """Plan the reads of blocks of ``block`` px, row by row; returns the GDAL block cache they need.
