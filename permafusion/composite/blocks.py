@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +21,7 @@ import numpy as np
 import pystac
 
 from permafusion.composite import read
+from permafusion.composite.arrays import ThreadArrays
 from permafusion.composite.lattice import LatticeReader, Placement, placement
 from permafusion.grid import GridSpec
 
@@ -63,7 +63,7 @@ class BlockReader:
     ) -> None:
         self.n = len(items)
         self.grid, self.chunksize = grid, chunksize
-        self._buffers = threading.local()
+        self._buffers = ThreadArrays()
         self.assets = list(assets)
         self.dtype = np.dtype(dtype)
         self.fill = 0 if np.issubdtype(self.dtype, np.integer) else np.nan
@@ -142,10 +142,7 @@ class BlockReader:
             AssetReadError: an asset cannot be opened or read (hrefs in the message unsigned).
         """
         shape = (self.n, len(self.assets), rows.stop - rows.start, cols.stop - cols.start)
-        buffers: dict[tuple[int, ...], np.ndarray] = self._buffers.__dict__.setdefault("by_shape", {})
-        out = buffers.get(shape)
-        if out is None:
-            out = buffers[shape] = np.empty(shape, self.dtype)
+        out = self._buffers.get("block", shape, self.dtype)
         # every plane is written whole below (fill values included), so the buffer is not cleared
         if len(self.direct) == self.n:
             self.lattice.read_into(out, rows, cols, self.direct, self.fill)
@@ -180,7 +177,7 @@ def reduce_by_blocks(
     *,
     size: int,
     n_out: int,
-    work: Callable[[slice, slice], np.ndarray],
+    work: Callable[[slice, slice, np.ndarray], None],
     emit: Callable[[slice, np.ndarray], None],
     rows_kept: int,
     threads: int = 1,
@@ -190,7 +187,8 @@ def reduce_by_blocks(
     Args:
         shape: (height, width) of the grid.
         size: block side in pixels.
-        n_out: planes ``work`` returns: it maps (rows, cols) to a float32 (n_out, h, w) array.
+        n_out: planes of a block's result: ``work(rows, cols, out)`` fills the C-contiguous float32
+            (n_out, h, w) array ``out`` (which holds an earlier block's result: every value must be set).
         work: reads and reduces one block; called from ``threads`` threads at once.
         emit: gets (rows, (n_out, h, width) float32) for each row of blocks, in order, from this thread.
             The array is overwritten ``rows_kept + 1`` rows later.
@@ -204,13 +202,28 @@ def reduce_by_blocks(
     in_turn = min(rows_kept + 1, n_rows)
     buffers = [np.empty((n_out, min(size, shape[0]), width), np.float32) for _ in range(in_turn)]
     row: np.ndarray | None = None
+    # the blocks' results, in arrays handed back once copied into their row (faulted in once, as above)
+    results: dict[tuple[int, ...], list[np.ndarray]] = {}
+
+    def run(block: Block) -> np.ndarray:
+        rows, cols = block
+        shape = (n_out, rows.stop - rows.start, cols.stop - cols.start)
+        free = results.setdefault(shape, [])
+        try:
+            out = free.pop()  # (a list's pop and append are atomic)
+        except IndexError:
+            out = np.empty(shape, np.float32)
+        work(rows, cols, out)
+        return out
+
     # a row of blocks ahead: the readers go on while ``emit`` works on a row (the Lee filter)
     ahead = 2 * threads + -(-width // size)
-    for (rows, cols), result in _in_order(lambda block: work(*block), blocks(shape, size), threads, ahead):
+    for (rows, cols), result in _in_order(run, blocks(shape, size), threads, ahead):
         if cols.start == 0:
             row = buffers[(rows.start // size) % len(buffers)][:, : rows.stop - rows.start]
         assert row is not None
         row[:, :, cols] = result
+        results[result.shape].append(result)
         if cols.stop == width:
             emit(rows, row)
 

@@ -25,6 +25,7 @@ import pystac
 import xarray as xr
 
 from permafusion.composite import optical, sar
+from permafusion.composite.arrays import ThreadArrays
 from permafusion.composite.blocks import BlockReader, RowStencil, reduce_by_blocks
 from permafusion.composite.dataset import make_dataset, month_starts
 from permafusion.composite.mosaic import acquisition_groups, mosaic_first_valid
@@ -55,8 +56,11 @@ class _InMemory:
     """Rows of a composite collected into (time, band, y, x) and (time, y, x) arrays, per suffix."""
 
     def __init__(self, n_months: int, n_bands: int, grid: GridSpec, groups: int) -> None:
-        self.values = [np.full((n_months, n_bands, *grid.shape), np.nan, np.float32) for _ in range(groups)]
-        self.counts = [np.zeros((n_months, *grid.shape), np.uint16) for _ in range(groups)]
+        # Not cleared: every row of every month is written (empty months as NaN and 0). A NaN fill here
+        # would fault in the whole result before the first read; written row by row, its pages come in
+        # on the main thread while the reader threads decode.
+        self.values = [np.empty((n_months, n_bands, *grid.shape), np.float32) for _ in range(groups)]
+        self.counts = [np.empty((n_months, *grid.shape), np.uint16) for _ in range(groups)]
 
     def write(self, t: int, rows: slice, values: np.ndarray, counts: np.ndarray, group: int = 0) -> None:
         self.values[group][t, :, rows] = values
@@ -146,15 +150,20 @@ def _composite(
 
 
 class _MonthReducer:
-    """One month's reader and the per-block reduction: (rows, cols) -> (band..., count) float32."""
+    """One month's reader and the per-block reduction: (rows, cols) -> (band..., count) float32.
 
-    def __init__(self, reader: BlockReader, groups: np.ndarray, reduce: Callable[[np.ndarray], np.ndarray]):
+    ``reduce(block, out)`` fills ``out`` with the block's result (see :func:`reduce_by_blocks`).
+    """
+
+    def __init__(
+        self, reader: BlockReader, groups: np.ndarray, reduce: Callable[[np.ndarray, np.ndarray], None]
+    ):
         self.reader = reader
         self.acquisitions = int(groups.max()) + 1
         self._reduce = reduce
 
-    def work(self, rows: slice, cols: slice) -> np.ndarray:
-        return self._reduce(self.reader.read(rows, cols))
+    def work(self, rows: slice, cols: slice, out: np.ndarray) -> None:
+        self._reduce(self.reader.read(rows, cols), out)
 
 
 def build_sar_composite(
@@ -197,6 +206,7 @@ def build_sar_composite(
     lee = settings.speckle_filter == "lee"
     orbits = ORBIT_STATES if settings.separate_orbits else ()
     suffixes = ("", *(f"_{orbit}" for orbit in orbits))
+    scratch = ThreadArrays()
 
     def month_reducer(month: str, month_items: list[pystac.Item]) -> _MonthReducer:
         groups = acquisition_groups(month_items)
@@ -207,18 +217,15 @@ def build_sar_composite(
             month_items, grid=grid, assets=bands, dtype=np.float32, sign=sign, chunksize=settings.chunksize
         )
 
-        def reduce(block: np.ndarray) -> np.ndarray:
-            valid = sar.valid_observations(block)
+        def reduce(block: np.ndarray, out: np.ndarray) -> None:
+            valid = sar.valid_observations(block, out=scratch.get("valid", _masks(block), bool))
             block, valid = mosaic_first_valid(block, valid, groups)
-            means: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
-            for orbit in (*orbits, None):
+            # stored in this order: all passes, then each direction
+            for start, orbit in zip(range(0, len(out), n_bands + 1), (None, *orbits), strict=True):
                 use = slice(None) if orbit is None else direction == orbit
-                means[orbit] = sar.monthly_mean(block[use], valid[use])
-            parts = []
-            for orbit in (None, *orbits):  # stored in this order: all passes, then each direction
-                mean, count = means[orbit]
-                parts += [mean, count[None].astype(np.float32)]
-            return np.concatenate(parts)
+                _, out[start + n_bands] = sar.monthly_mean(
+                    block[use], valid[use], out=out[start : start + n_bands]
+                )
 
         return _MonthReducer(reader, groups, reduce)
 
@@ -249,6 +256,12 @@ def build_sar_composite(
         suffixes=suffixes,
         out=out,
     )
+
+
+def _masks(block: np.ndarray) -> tuple[int, int, int]:
+    """Shape of the (n, y, x) per-observation masks of a (n, band, y, x) block."""
+    n, _, height, width = block.shape
+    return (n, height, width)
 
 
 def _orbit_state(item: pystac.Item) -> str:
@@ -298,6 +311,7 @@ def build_optical_composite(
     bands = list(settings.bands)
     n_bands = len(bands)
     mask_classes = settings.mask_classes
+    scratch = ThreadArrays()
     # All nearest (the default): DNs stay whole numbers and the median runs on uint16.
     integer_dn = settings.resampling_20m == "nearest"
     resampling: dict[str, ResamplingName] = {
@@ -322,18 +336,22 @@ def build_optical_composite(
             chunksize=settings.chunksize,
         )
 
-        def reduce(block: np.ndarray) -> np.ndarray:
+        def reduce(block: np.ndarray, out: np.ndarray) -> None:
             if integer_dn:
-                median, count = optical.median_of_dns(
-                    block, offsets=offsets, groups=groups, mask_classes=mask_classes
+                _, out[n_bands] = optical.median_of_dns(
+                    block,
+                    offsets=offsets,
+                    groups=groups,
+                    mask_classes=mask_classes,
+                    out=out[:n_bands],
+                    valid=scratch.get("valid", _masks(block), bool),
                 )
             else:
                 dn, scl = block[:, :n_bands], block[:, n_bands]
                 refl = optical.harmonize(dn, offsets)
                 valid = optical.valid_observations(refl, optical.scl_valid(scl, mask_classes))
                 refl, valid = mosaic_first_valid(refl, valid, groups)
-                median, count = optical.monthly_median(refl, valid)
-            return np.concatenate([median, count[None].astype(np.float32)])
+                out[:n_bands], out[n_bands] = optical.monthly_median(refl, valid)
 
         return _MonthReducer(reader, groups, reduce)
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import numba
 import numpy as np
 
+from permafusion.composite.arrays import output
 from permafusion.composite.mosaic import mosaic_first_valid, one_item_each
 from permafusion.composite.sortnet import median
 
@@ -96,6 +97,8 @@ def median_of_dns(
     offsets: Iterable[bool],
     groups: np.ndarray,
     mask_classes: Iterable[int],
+    out: np.ndarray | None = None,
+    valid: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The monthly median reflectance of whole L2A DNs, on 16-bit integers until the two middle values.
 
@@ -105,6 +108,9 @@ def median_of_dns(
         offsets: per scene, whether its DNs carry the baseline 04.00 offset.
         groups: per scene, its acquisition (see :func:`permafusion.composite.mosaic.acquisition_groups`).
         mask_classes: SCL classes to drop.
+        out: a C-contiguous float32 (band, y, x) array for the median (default: a new one).
+        valid: a (n, y, x) bool array to hold the observations kept, overwritten (default: a new one).
+            Passing the same arrays block after block saves their page faults.
 
     Returns:
         ``(median, count)``: float32 (band, y, x) median reflectance, NaN where no observation is kept,
@@ -116,17 +122,17 @@ def median_of_dns(
             f"need a uint16 (n, band + 1, y, x) block of DNs and SCL, got {block.dtype} {block.shape}"
         )
     bands = block.shape[1] - 1
-    valid = _valid_dns(block, mask_classes)
+    valid = _valid_dns(block, mask_classes, out=valid)
     dn = block[:, :bands]
     offset_dn = np.where(list(offsets), np.uint16(BASELINE_OFFSET_DN), np.uint16(0)).astype(np.uint16)
     if not one_item_each(groups):  # the items of an acquisition might differ in baseline: harmonize first
         dn = dn - np.minimum(dn, offset_dn[:, None, None, None])
         block, valid = mosaic_first_valid(dn, valid, groups, fill=0)  # the fill is masked, so padded
         offset_dn = np.zeros(len(block), np.uint16)
-    return median(block, valid, offset_dn, divisor=QUANTIFICATION, bands=bands)
+    return median(block, valid, offset_dn, divisor=QUANTIFICATION, bands=bands, out=out)
 
 
-def _valid_dns(block: np.ndarray, mask_classes: Iterable[int]) -> np.ndarray:
+def _valid_dns(block: np.ndarray, mask_classes: Iterable[int], out: np.ndarray | None = None) -> np.ndarray:
     """(n, y, x) observations of a (n, band + 1, y, x) block of DNs and SCL that :func:`median_of_dns` keeps.
 
     As ``scl_valid(scl, mask_classes) & (dn > 0).all(axis=1)``, in one compiled pass over the block.
@@ -135,7 +141,7 @@ def _valid_dns(block: np.ndarray, mask_classes: Iterable[int]) -> np.ndarray:
     if not classes <= set(range(15)):  # SCL's are 0..11; class 15 stands for all above 14, kept
         raise ValueError(f"mask_classes must be SCL classes 0..14, got {sorted(classes)}")
     n, planes, height, width = block.shape
-    valid = np.empty((n, height, width), bool)
+    valid = output(out, (n, height, width), bool)
     masked_bits = sum(1 << c for c in classes)
     pixels = height * width
     _valid_kernel(

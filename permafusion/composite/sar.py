@@ -14,6 +14,8 @@ import numba
 import numpy as np
 from scipy.ndimage import uniform_filter
 
+from permafusion.composite.arrays import output
+
 #: Nodata value of Planetary Computer ``sentinel-1-rtc`` assets (``raster:bands[0].nodata``).
 RTC_NODATA = -32768.0
 
@@ -28,22 +30,26 @@ def valid_power(power: np.ndarray) -> np.ndarray:
         return np.asarray(np.isfinite(power) & (power > 0))
 
 
-def valid_observations(power: np.ndarray) -> np.ndarray:
+def valid_observations(power: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """(n, y, x) mask of acquisitions valid in every polarization of a (n, band, y, x) stack.
 
-    :func:`valid_power` of every band, in one compiled pass over the stack.
+    :func:`valid_power` of every band, in one compiled pass over the stack; into ``out`` (a C-contiguous
+    bool array, overwritten) when given.
     """
     if power.ndim != 4:
         raise ValueError(f"expected a (n, band, y, x) stack, got shape {power.shape}")
     n, bands, height, width = power.shape
-    valid = np.ones((n, height, width), bool)
+    valid = output(out, (n, height, width), bool)
+    valid.fill(True)
     if bands:
         pixels = height * width
         _valid_kernel(_as_float32(power).reshape(n, bands, pixels), valid.reshape(n, pixels))
     return valid
 
 
-def monthly_mean(power: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def monthly_mean(
+    power: np.ndarray, valid: np.ndarray, out: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean linear power over the valid acquisitions of a month.
 
     Summed in float32, acquisition by acquisition: for a month of a few dozen acquisitions the relative
@@ -52,16 +58,17 @@ def monthly_mean(power: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.n
     Args:
         power: (n, band, y, x) linear power.
         valid: (n, y, x) boolean mask of usable acquisitions (see :func:`valid_observations`).
+        out: a C-contiguous float32 (band, y, x) array for the mean (default: a new one).
 
     Returns:
-        ``(mean, count)``: float32 (band, y, x) mean, NaN where no acquisition is valid, and uint16
-        (y, x) number of valid acquisitions.
+        ``(mean, count)``: float32 (band, y, x) mean, NaN where no acquisition is valid (``out`` when
+        given), and uint16 (y, x) number of valid acquisitions.
     """
     if power.ndim != 4 or valid.shape != power.shape[:1] + power.shape[2:]:
         raise ValueError(f"power {power.shape} and valid {valid.shape} must be (n, band, y, x) and (n, y, x)")
     n, bands, height, width = power.shape
     pixels = height * width
-    mean = np.empty((bands, height, width), np.float32)
+    mean = output(out, (bands, height, width), np.float32)
     count = np.empty((height, width), np.uint16)
     _mean_kernel(
         _as_float32(power).reshape(n, bands, pixels),

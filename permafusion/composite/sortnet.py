@@ -20,6 +20,8 @@ from functools import lru_cache
 import numba
 import numpy as np
 
+from permafusion.composite.arrays import output
+
 #: Pixels sorted at once: the buffers (3 x n x this many uint16) stay in the L2 cache for n of a few dozen.
 PIXELS_AT_ONCE = 512
 
@@ -63,7 +65,13 @@ def pairs_for_ranks(n: int, ranks: tuple[int, ...]) -> tuple[tuple[int, int], ..
 
 
 def median(
-    stack: np.ndarray, valid: np.ndarray, subtract: np.ndarray, *, divisor: float, bands: int | None = None
+    stack: np.ndarray,
+    valid: np.ndarray,
+    subtract: np.ndarray,
+    *,
+    divisor: float,
+    bands: int | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The median of each pixel's valid observations, scaled, as ``np.nanmedian`` takes it.
 
@@ -86,10 +94,11 @@ def median(
         bands: the first this many planes are reduced (default: all). Pass a block as read, other
             planes after the bands, rather than a slice of it: a slice would be copied, since the
             compiled loops need contiguous rows to run vectorized.
+        out: a C-contiguous float32 (band, y, x) array to put the median in (default: a new one).
 
     Returns:
-        ``(median, count)``: float32 (band, y, x), NaN where no observation is valid, and uint16 (y, x)
-        number of valid observations.
+        ``(median, count)``: float32 (band, y, x), NaN where no observation is valid (``out`` when
+        given), and uint16 (y, x) number of valid observations.
     """
     n, planes, height, width = stack.shape
     bands = planes if bands is None else bands
@@ -98,7 +107,8 @@ def median(
             f"need a uint16 (n, plane, y, x) stack, (n, y, x) valid and n values to subtract, got "
             f"{stack.dtype} {stack.shape}, {valid.shape} and {len(subtract)}; bands {bands}"
         )
-    out = np.full((bands, height, width), np.nan, np.float32)
+    out = output(out, (bands, height, width), np.float32)
+    out.fill(np.nan)
     count = np.zeros((height, width), np.uint16)
     scenes = np.flatnonzero(valid.any(axis=(1, 2)))  # clouded or outside the swath all over: not sorted
     if len(scenes):

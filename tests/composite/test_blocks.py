@@ -120,11 +120,15 @@ def test_sar_lattice_reads_and_row_stencil_equal_the_warp_in_one_block(sar_items
 
 def _reduce_planes(planes, emit, *, rows_kept):
     """:func:`reduce_by_blocks` over 8 px blocks of (plane, y, x) ``planes``, each block's work its slice."""
+
+    def work(rows, cols, out):
+        out[...] = planes[:, rows, cols]
+
     reduce_by_blocks(
         planes.shape[1:],
         size=8,
         n_out=len(planes),
-        work=lambda rows, cols: planes[:, rows, cols],
+        work=work,
         emit=emit,
         rows_kept=rows_kept,
         threads=2,
@@ -168,6 +172,25 @@ def test_reduce_by_blocks_emits_every_row_in_order(rows_kept):
     _reduce_planes(planes, emit, rows_kept=rows_kept)
     np.testing.assert_array_equal(got, planes)
     assert order == list(range(0, 37, 8))
+
+
+def test_reduce_by_blocks_hands_the_result_arrays_round():
+    """A block's result array is used again once copied into its row: no fresh memory per block."""
+    arrays = {}  # by id, kept alive so that no id is used again by a new array
+
+    def work(rows, cols, out):
+        arrays[id(out)] = out
+        out[...] = rows.start + cols.start
+
+    got = np.empty((1, 64, 64), np.float32)
+
+    def emit(rows, row):
+        got[:, rows] = row
+
+    # 64 blocks, at most 2 * 2 + 8 in flight
+    reduce_by_blocks((64, 64), size=8, n_out=1, work=work, emit=emit, rows_kept=0, threads=2)
+    assert len(arrays) <= 2 * 2 + 8 + 1
+    np.testing.assert_array_equal(got[0, 8:16, 24:32], 8 + 24)
 
 
 def test_streamed_store_equals_memory_and_failures_leave_no_store(sar_items, tmp_path):

@@ -102,6 +102,14 @@ def test_median_of_dns_equals_the_float_path(n, offsets, mosaic, monkeypatch):
     np.testing.assert_array_equal(median, expected)
     np.testing.assert_array_equal(count, expected_count)
 
+    # into arrays a block before left behind, as the block engine passes them
+    used_median, used_valid = np.full((3, 6, 7), 0.5, np.float32), np.ones((n, 6, 7), bool)
+    again, _ = optical.median_of_dns(
+        block, offsets=flags, groups=groups, mask_classes=mask_classes, out=used_median, valid=used_valid
+    )
+    assert again is used_median
+    np.testing.assert_array_equal(again, expected)
+
 
 def test_scl_classes_above_15_are_looked_up_not_bit_tested():
     scl = np.array([[4, 8], [40, 300]], np.uint16)[None]

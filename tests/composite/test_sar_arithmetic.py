@@ -136,3 +136,24 @@ def test_compiled_mean_equals_numpys_float32_sum_bit_for_bit():
     np.testing.assert_array_equal(count, expected_count)
     np.testing.assert_array_equal(mean, expected)  # NaN where no acquisition is valid
     assert (count == 0).any() and mean.dtype == np.float32
+
+
+def test_mask_and_mean_into_used_arrays_equal_fresh_ones():
+    rng = np.random.default_rng(8)
+    power = rng.gamma(2.0, 0.05, (5, 2, 6, 7)).astype(np.float32)
+    power[rng.random(power.shape) < 0.2] = np.nan
+    power[:, :, 0, 0] = 0.0  # no acquisition valid: NaN, whatever the array held
+    valid = sar.valid_observations(power)
+    mean, count = sar.monthly_mean(power, valid)
+    used_valid = np.zeros((5, 6, 7), bool)  # all False: the mask must be set everywhere
+    used_mean = np.full((2, 6, 7), 7.0, np.float32)
+
+    assert sar.valid_observations(power, out=used_valid) is used_valid
+    reused, reused_count = sar.monthly_mean(power, used_valid, out=used_mean)
+
+    np.testing.assert_array_equal(used_valid, valid)
+    assert reused is used_mean
+    np.testing.assert_array_equal(reused, mean)
+    np.testing.assert_array_equal(reused_count, count)
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        sar.monthly_mean(power, valid, out=np.empty((2, 6, 7), np.float64))

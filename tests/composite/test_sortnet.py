@@ -71,3 +71,21 @@ def test_median_of_no_scene_is_nan():
 def test_median_refuses_other_dtypes():
     with pytest.raises(ValueError, match="uint16"):
         sortnet.median(np.zeros((3, 1, 2, 2), np.float32), np.ones((3, 2, 2), bool), np.zeros(3), divisor=1.0)
+
+
+def test_median_into_a_used_array_equals_a_fresh_one():
+    rng = np.random.default_rng(5)
+    block = rng.integers(0, 3000, (9, 3, 6, 7), dtype=np.uint16)
+    valid = rng.random((9, 6, 7)) < 0.5
+    valid[:, 0, 0] = False  # stays NaN whatever the array held
+    subtract = np.zeros(9, np.uint16)
+    fresh, fresh_count = sortnet.median(block, valid, subtract, divisor=10.0)
+    used = np.full((3, 6, 7), 123.0, np.float32)
+
+    median, count = sortnet.median(block, valid, subtract, divisor=10.0, out=used)
+
+    assert median is used
+    np.testing.assert_array_equal(median, fresh)
+    np.testing.assert_array_equal(count, fresh_count)
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        sortnet.median(block, valid, subtract, divisor=10.0, out=np.empty((3, 7, 6), np.float32).T)
