@@ -230,14 +230,15 @@ def build_sar_composite(
         return _MonthReducer(reader, groups, reduce)
 
     def finish(rows: np.ndarray) -> np.ndarray:
-        out = rows.copy()
+        out = scratch.get("finished", rows.shape, np.float32)  # (the sink copies it)
         for start in range(0, len(rows), n_bands + 1):
             mean, count = rows[start : start + n_bands], rows[start + n_bands]
             if lee:
                 mean = sar.speckle_filter_month(
                     mean, count, window=settings.window, enl=settings.enl, threads=threads
                 )
-            out[start : start + n_bands] = sar.to_db(mean)
+            sar.to_db(mean, out=out[start : start + n_bands])
+            out[start + n_bands] = count
         return out
 
     # The Lee filter needs window // 2 neighbours: it runs on whole rows of blocks, one row late, with

@@ -7,7 +7,6 @@ dB. Arrays are ``(n, band, y, x)`` for stacks of acquisitions, ``(band, y, x)`` 
 
 from __future__ import annotations
 
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -182,12 +181,15 @@ def _box_mean(image: np.ndarray, window: int) -> np.ndarray:
     return np.asarray(uniform_filter(image, size=window, mode="reflect"))
 
 
-def to_db(power: np.ndarray) -> np.ndarray:
-    """10 * log10 of linear power as float32; NaN where power is not positive."""
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        db = 10.0 * np.log10(np.where(valid_power(power), power, np.nan))
-    return db.astype(np.float32)
+def to_db(power: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """10 * log10 of linear power, in float32; NaN where power is not positive. Into ``out`` if given."""
+    power = np.asarray(power)
+    db = output(out, power.shape, np.float32)
+    valid = valid_power(power)
+    np.log10(power, out=db, where=valid, casting="same_kind")
+    db *= np.float32(10)
+    np.copyto(db, np.float32(np.nan), where=~valid)
+    return db
 
 
 def speckle_filter_month(

@@ -119,6 +119,20 @@ def test_to_db_of_non_positive_is_nan():
     assert np.isnan(sar.to_db(np.array([0.0, -1.0, -32768.0]))).all()
 
 
+def test_to_db_is_ten_log10_in_float32_into_a_used_array():
+    power = np.random.default_rng(4).gamma(2.0, 0.05, (2, 5, 6)).astype(np.float32)
+    power[0, 0, :4] = [0.0, -32768.0, np.nan, np.inf]
+    used = np.full(power.shape, 3.0, np.float32)
+
+    db = sar.to_db(power, out=used)
+
+    assert db is used
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.float32(10) * np.log10(power)
+    expected[0, 0, :4] = np.nan
+    np.testing.assert_array_equal(db, expected)
+
+
 def test_compiled_mean_equals_numpys_float32_sum_bit_for_bit():
     rng = np.random.default_rng(7)
     power = rng.gamma(2.0, 0.05, (14, 2, 9, 13)).astype(np.float32)
