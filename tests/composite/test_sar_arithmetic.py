@@ -109,10 +109,17 @@ def test_speckle_filter_month_filters_bands_with_different_gaps_alone():
     in_threads = sar.speckle_filter_month(mean, count, window=3, enl=4.4, columns=8, threads=2)
     np.testing.assert_array_equal(in_threads, out)
     for b in range(2):
-        expected = sar.lee_filter(mean[b], window=3, cu2=1 / (4.4 * count))
-        np.testing.assert_allclose(out[b], expected, rtol=1e-6)
+        expected = sar.lee_filter(mean[b], window=3, cu2=1 / (4.4 * count.astype(np.float32)))
+        np.testing.assert_array_equal(out[b], expected)  # strips of 8 columns: each pixel as in one go
         textbook = _textbook_lee(mean[b].astype(float), 3, 1 / (4.4 * count))
         np.testing.assert_allclose(out[b], textbook, rtol=2e-5)
+
+
+def test_lee_window_must_fit_the_image():
+    with pytest.raises(ValueError, match="too large"):
+        sar.lee_filter(np.ones((2, 9), np.float32), window=5)
+    with pytest.raises(ValueError, match="odd"):
+        sar.lee_filter(np.ones((9, 9), np.float32), window=4)
 
 
 def test_to_db_of_non_positive_is_nan():
