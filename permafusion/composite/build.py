@@ -8,7 +8,9 @@ memory, or with ``out`` straight into the Zarr store, so a 10980 x 10980 tile-mo
 
 Speed (``benchmarks/composite.py``): assets on the grid's lattice are read from their windows without a
 warp, and with all-nearest resampling (the default) the optical median runs on uint16 DNs in a loop
-compiled by numba (:mod:`permafusion.composite.sortnet`), bit-identical to the float path.
+compiled by numba (:mod:`permafusion.composite.sortnet`), bit-identical to the float path; so does
+the Lee filter. Per-block arrays are reused, not allocated afresh (:mod:`permafusion.composite.arrays`):
+on a machine where new memory is dear, its page faults cost more than the arithmetic.
 """
 
 from __future__ import annotations
