@@ -3,14 +3,37 @@
 A fresh array of a few megabytes costs more in page faults than the arithmetic done on it, each time
 its memory goes back to the OS and comes again (``benchmarks/composite.py``): the block engine keeps its
 buffers per thread (:class:`ThreadArrays`), and the per-block arithmetic writes into arrays it is given
-(:func:`output`).
+(:func:`output`). Its large arrays come from :func:`empty`, in small pages.
 """
 
 from __future__ import annotations
 
+import math
+import mmap
 import threading
 
 import numpy as np
+
+#: numpy asks for transparent huge pages for arrays from this size on (its ``madvise`` threshold).
+HUGE_PAGE_THRESHOLD = 4 * 2**20
+
+
+def empty(shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+    """An array like ``np.empty``'s, whose memory is its own anonymous mapping, in 4 KiB pages.
+
+    numpy backs arrays of 4 MiB and more with transparent huge pages. On a virtual machine that hands
+    free memory back to its host (virtio-balloon free page reporting, as on the CI-class machines), a
+    huge page faulted in fresh is backed anew by the host: the composite's buffers, each filled once
+    and dropped, cost 2-3 times the system time in huge pages (``benchmarks/composite.py``). Small
+    pages cost more faults where memory is cheap, a fraction of that. The mapping goes back to the OS
+    when the array (and every view of it) is gone. Smaller arrays are numpy's own.
+    """
+    dtype = np.dtype(dtype)
+    count = math.prod(shape)
+    if count * dtype.itemsize < HUGE_PAGE_THRESHOLD:
+        return np.empty(shape, dtype)
+    memory = mmap.mmap(-1, count * dtype.itemsize, flags=mmap.MAP_PRIVATE)  # anonymous, zero-filled
+    return np.frombuffer(memory, dtype, count=count).reshape(shape)
 
 
 class ThreadArrays:
@@ -26,7 +49,7 @@ class ThreadArrays:
         key = (name, shape, np.dtype(dtype))
         array = arrays.get(key)
         if array is None:
-            array = arrays[key] = np.empty(shape, dtype)
+            array = arrays[key] = empty(shape, dtype)
         return array
 
 
@@ -38,7 +61,7 @@ def output(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype | typ
         ValueError: ``out`` is not such an array.
     """
     if out is None:
-        return np.empty(shape, dtype)
+        return empty(shape, dtype)
     if out.shape != shape or out.dtype != np.dtype(dtype) or not out.flags.c_contiguous:
         raise ValueError(
             f"out must be a C-contiguous {np.dtype(dtype)} {shape} array, got {out.dtype} {out.shape}"

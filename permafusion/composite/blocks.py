@@ -21,7 +21,7 @@ import numpy as np
 import pystac
 
 from permafusion.composite import read
-from permafusion.composite.arrays import ThreadArrays
+from permafusion.composite.arrays import ThreadArrays, empty
 from permafusion.composite.lattice import LatticeReader, Placement, placement
 from permafusion.grid import GridSpec
 
@@ -147,7 +147,7 @@ class BlockReader:
         if len(self.direct) == self.n:
             self.lattice.read_into(out, rows, cols, self.direct, self.fill)
         elif self.direct:
-            part = np.empty((len(self.direct), *out.shape[1:]), self.dtype)
+            part = empty((len(self.direct), *out.shape[1:]), self.dtype)
             self.lattice.read_into(part, rows, cols, self.direct, self.fill)
             out[self.direct] = part
         for bands, stack in self.stacks:
@@ -200,7 +200,7 @@ def reduce_by_blocks(
     # a few rows in turn instead of a fresh array per row: a fresh one costs its page faults
     n_rows = -(-shape[0] // size)
     in_turn = min(rows_kept + 1, n_rows)
-    buffers = [np.empty((n_out, min(size, shape[0]), width), np.float32) for _ in range(in_turn)]
+    buffers = [empty((n_out, min(size, shape[0]), width), np.float32) for _ in range(in_turn)]
     row: np.ndarray | None = None
     # the blocks' results, in arrays handed back once copied into their row (faulted in once, as above)
     results: dict[tuple[int, ...], list[np.ndarray]] = {}
@@ -212,7 +212,7 @@ def reduce_by_blocks(
         try:
             out = free.pop()  # (a list's pop and append are atomic)
         except IndexError:
-            out = np.empty(shape, np.float32)
+            out = empty(shape, np.float32)
         work(rows, cols, out)
         return out
 

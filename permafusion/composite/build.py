@@ -27,7 +27,7 @@ import pystac
 import xarray as xr
 
 from permafusion.composite import optical, sar
-from permafusion.composite.arrays import ThreadArrays
+from permafusion.composite.arrays import ThreadArrays, empty
 from permafusion.composite.blocks import BlockReader, RowStencil, reduce_by_blocks
 from permafusion.composite.dataset import make_dataset, month_starts
 from permafusion.composite.mosaic import acquisition_groups, mosaic_first_valid
@@ -61,8 +61,8 @@ class _InMemory:
         # Not cleared: every row of every month is written (empty months as NaN and 0). A NaN fill here
         # would fault in the whole result before the first read; written row by row, its pages come in
         # on the main thread while the reader threads decode.
-        self.values = [np.empty((n_months, n_bands, *grid.shape), np.float32) for _ in range(groups)]
-        self.counts = [np.empty((n_months, *grid.shape), np.uint16) for _ in range(groups)]
+        self.values = [empty((n_months, n_bands, *grid.shape), np.float32) for _ in range(groups)]
+        self.counts = [empty((n_months, *grid.shape), np.uint16) for _ in range(groups)]
 
     def write(self, t: int, rows: slice, values: np.ndarray, counts: np.ndarray, group: int = 0) -> None:
         self.values[group][t, :, rows] = values

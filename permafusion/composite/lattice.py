@@ -31,6 +31,7 @@ import rasterio
 from rasterio.windows import Window
 
 from permafusion.composite import read
+from permafusion.composite.arrays import empty
 from permafusion.grid import GridSpec
 from permafusion.http import redact
 from permafusion.signing import resign_href
@@ -273,8 +274,8 @@ class LatticeReader:
     def _allocate_bands(self) -> None:
         """One buffer for the rows of tiles of all assets read by rows, carved into one per asset.
 
-        One large array is backed by huge pages where the OS allows; a megabyte each, they would cost
-        a page fault for every 4 KiB the first time they fill.
+        One mapping (:func:`permafusion.composite.arrays.empty`), faulted in as the rows are first
+        read and handed back whole when the month is done.
         """
         shapes = {
             pair: (
@@ -288,7 +289,7 @@ class LatticeReader:
             pair: -(-height * width * dtype.itemsize // 64) * 64
             for pair, (height, width, dtype) in shapes.items()
         }
-        memory = np.empty(sum(sizes.values()), np.uint8)
+        memory = empty((sum(sizes.values()),), np.uint8)
         self._band_buffers.clear()
         self._band_tops.clear()
         start = 0

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from permafusion.composite.arrays import output
+from permafusion.composite.arrays import empty, output
 
 #: Nodata value of Planetary Computer ``sentinel-1-rtc`` assets (``raster:bands[0].nodata``).
 RTC_NODATA = -32768.0
@@ -264,7 +264,7 @@ def speckle_filter_month(
     images = np.ascontiguousarray(mean, dtype=np.float32)
     with np.errstate(divide="ignore"):
         cu2 = (1.0 / (enl * count.astype(np.float32))).astype(np.float32)  # count 0: no valid pixel
-    out = np.empty(images.shape, np.float32)
+    out = empty(images.shape, np.float32)
     width = images.shape[-1]
     starts = range(0, width, columns)
 
