@@ -37,20 +37,28 @@ def empty(shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
 
 
 class ThreadArrays:
-    """Arrays kept per thread and reused, by name and shape."""
+    """Arrays kept per thread and reused, by name and dtype, whatever their shape.
+
+    Blocks come in a few shapes (smaller at the grid's edges): each name has one memory per thread,
+    of the largest size asked for, and an array of any shape is a C-contiguous view of its start.
+    """
 
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
-        """This thread's ``name`` array of ``shape`` and ``dtype``, as its last use left it."""
-        arrays: dict[tuple[str, tuple[int, ...], np.dtype], np.ndarray]
-        arrays = self._local.__dict__.setdefault("arrays", {})
-        key = (name, shape, np.dtype(dtype))
-        array = arrays.get(key)
-        if array is None:
-            array = arrays[key] = empty(shape, dtype)
-        return array
+    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type, capacity: int = 0) -> np.ndarray:
+        """This thread's ``name`` array of ``shape`` and ``dtype``, holding what its last use left.
+
+        ``capacity`` (elements) reserves room for the largest shape to come, so that a small first
+        block does not make the memory be taken twice.
+        """
+        memories: dict[tuple[str, np.dtype], np.ndarray]
+        memories = self._local.__dict__.setdefault("memories", {})
+        key, size = (name, np.dtype(dtype)), math.prod(shape)
+        memory = memories.get(key)
+        if memory is None or memory.size < size:
+            memory = memories[key] = empty((max(size, capacity),), dtype)
+        return memory[:size].reshape(shape)
 
 
 def output(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:

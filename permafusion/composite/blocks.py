@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -63,6 +65,10 @@ class BlockReader:
     ) -> None:
         self.n = len(items)
         self.grid, self.chunksize = grid, chunksize
+        #: where the blocks start (row, column): set by :meth:`prepare` to the files' tile lattice
+        self.origin = (0, 0)
+        #: pixels of the largest block
+        self.area = min(chunksize, grid.shape[0]) * min(chunksize, grid.shape[1])
         self._buffers = ThreadArrays()
         self.assets = list(assets)
         self.dtype = np.dtype(dtype)
@@ -109,9 +115,12 @@ class BlockReader:
     def prepare(self, threads: int) -> None:
         """Open the on-lattice assets now, ``threads`` at a time, and plan their reads by their tiles.
 
-        Blocks of ``chunksize`` are read row by row (see :meth:`LatticeReader.plan`); GDAL's block
-        cache gets what that needs, within ``composite.gdal_cache_mb``. With warped items it stays at
-        that setting, as stackstac's reads are not planned here.
+        Blocks of ``chunksize`` start on the tile lattice most files share
+        (:meth:`LatticeReader.block_origin`), so that their tiles are decoded once without a cache,
+        and are read row by row (see :meth:`LatticeReader.plan`); GDAL's block cache gets what the
+        other files need, within ``composite.gdal_cache_mb``. With warped items the blocks stay on
+        the grid's corner (stackstac's chunks) and the cache at that setting, as stackstac's reads
+        are not planned here.
 
         Raises:
             AssetReadError: an asset cannot be opened, or does not lie where its metadata says.
@@ -120,7 +129,8 @@ class BlockReader:
             return
         self.lattice.open_all(threads)
         if not self.warped:
-            needed = self.lattice.plan(self.chunksize, self.grid.shape[1], threads)
+            self.origin = self.lattice.block_origin(self.chunksize)
+            needed = self.lattice.plan(self.chunksize, self.grid.shape[1], threads, self.origin)
             self.lattice.env = read.gdal_env(needed)
             if needed > read.GDAL_CACHE_MB * 2**20:
                 log.warning(
@@ -142,7 +152,7 @@ class BlockReader:
             AssetReadError: an asset cannot be opened or read (hrefs in the message unsigned).
         """
         shape = (self.n, len(self.assets), rows.stop - rows.start, cols.stop - cols.start)
-        out = self._buffers.get("block", shape, self.dtype)
+        out = self._buffers.get("block", shape, self.dtype, capacity=self.n * len(self.assets) * self.area)
         # every plane is written whole below (fill values included), so the buffer is not cleared
         if len(self.direct) == self.n:
             self.lattice.read_into(out, rows, cols, self.direct, self.fill)
@@ -164,12 +174,23 @@ class BlockReader:
         self.lattice.close()
 
 
-def blocks(shape: tuple[int, int], size: int) -> Iterator[Block]:
-    """The grid's blocks of ``size`` x ``size`` pixels (smaller at the right and bottom), row by row."""
-    height, width = shape
-    for top in range(0, height, size):
-        for left in range(0, width, size):
-            yield slice(top, min(top + size, height)), slice(left, min(left + size, width))
+def edges(length: int, size: int, origin: int = 0) -> list[int]:
+    """Block edges along one axis of ``length`` pixels: 0, then every ``size`` from ``origin``, then the end.
+
+    With an ``origin`` (0 <= origin < size), the first block is ``origin`` pixels and the others lie on
+    the lattice ``origin + k * size``: that of the source files' tiles, so no two blocks share a tile.
+    """
+    if not 0 <= origin < size:
+        raise ValueError(f"block origin must lie in [0, {size}), got {origin}")
+    return [0, *range(origin or size, length, size), length]
+
+
+def blocks(shape: tuple[int, int], size: int, origin: tuple[int, int] = (0, 0)) -> Iterator[Block]:
+    """The grid's blocks of at most ``size`` x ``size`` pixels, row by row (edges: :func:`edges`)."""
+    row_edges, col_edges = edges(shape[0], size, origin[0]), edges(shape[1], size, origin[1])
+    for top, bottom in itertools.pairwise(row_edges):
+        for left, right in itertools.pairwise(col_edges):
+            yield slice(top, bottom), slice(left, right)
 
 
 def reduce_by_blocks(
@@ -181,12 +202,14 @@ def reduce_by_blocks(
     emit: Callable[[slice, np.ndarray], None],
     rows_kept: int,
     threads: int = 1,
+    origin: tuple[int, int] = (0, 0),
 ) -> None:
     """Run ``work`` on every block of a ``shape`` grid and ``emit`` the results row of blocks by row.
 
     Args:
         shape: (height, width) of the grid.
         size: block side in pixels.
+        origin: where the block lattice starts, (row, column) (:func:`edges`).
         n_out: planes of a block's result: ``work(rows, cols, out)`` fills the C-contiguous float32
             (n_out, h, w) array ``out`` (which holds an earlier block's result: every value must be set).
         work: reads and reduces one block; called from ``threads`` threads at once.
@@ -198,34 +221,44 @@ def reduce_by_blocks(
     """
     width = shape[1]
     # a few rows in turn instead of a fresh array per row: a fresh one costs its page faults
-    n_rows = -(-shape[0] // size)
+    n_rows = len(edges(shape[0], size, origin[0])) - 1
     in_turn = min(rows_kept + 1, n_rows)
     buffers = [empty((n_out, min(size, shape[0]), width), np.float32) for _ in range(in_turn)]
     row: np.ndarray | None = None
-    # the blocks' results, in arrays handed back once copied into their row (faulted in once, as above)
-    results: dict[tuple[int, ...], list[np.ndarray]] = {}
+    row_number = -1
+    # The blocks' results go into memory of a whole block's size, whatever their shape, handed back
+    # once copied into their row (faulted in once, as above).
+    capacity = n_out * min(size, shape[0]) * min(size, width)
+    free: list[np.ndarray] = []
 
     def run(block: Block) -> np.ndarray:
         rows, cols = block
-        shape = (n_out, rows.stop - rows.start, cols.stop - cols.start)
-        free = results.setdefault(shape, [])
         try:
-            out = free.pop()  # (a list's pop and append are atomic)
+            memory = free.pop()  # (a list's pop and append are atomic)
         except IndexError:
-            out = empty(shape, np.float32)
-        work(rows, cols, out)
-        return out
+            memory = empty((capacity,), np.float32)
+        work(rows, cols, _shaped(memory, n_out, block))
+        return memory
 
     # a row of blocks ahead: the readers go on while ``emit`` works on a row (the Lee filter)
-    ahead = 2 * threads + -(-width // size)
-    for (rows, cols), result in _in_order(run, blocks(shape, size), threads, ahead):
+    ahead = 2 * threads + len(edges(width, size, origin[1])) - 1
+    for block, memory in _in_order(run, blocks(shape, size, origin), threads, ahead):
+        rows, cols = block
         if cols.start == 0:
-            row = buffers[(rows.start // size) % len(buffers)][:, : rows.stop - rows.start]
+            row_number += 1
+            row = buffers[row_number % len(buffers)][:, : rows.stop - rows.start]
         assert row is not None
-        row[:, :, cols] = result
-        results[result.shape].append(result)
+        row[:, :, cols] = _shaped(memory, n_out, block)
+        free.append(memory)
         if cols.stop == width:
             emit(rows, row)
+
+
+def _shaped(memory: np.ndarray, planes: int, block: Block) -> np.ndarray:
+    """The first values of flat ``memory`` as a C-contiguous (planes, h, w) array for ``block``."""
+    rows, cols = block
+    shape = (planes, rows.stop - rows.start, cols.stop - cols.start)
+    return memory[: math.prod(shape)].reshape(shape)
 
 
 class RowStencil:
@@ -241,7 +274,7 @@ class RowStencil:
 
     Args:
         halo: rows of context needed above and below; at most the height of a row of blocks (the
-            last row of the grid excepted).
+            first and last rows of the grid excepted: the grid's edge lies beyond them).
         finish: (planes, h, width) with context -> the same shape, filtered.
         emit: gets (rows, finished rows) in order.
     """
@@ -275,7 +308,7 @@ class RowStencil:
         top = 0 if self._above is None else self._above.shape[1]
         finished = self.finish(np.concatenate(parts, axis=1) if len(parts) > 1 else row)
         self.emit(rows, finished[:, top : top + row.shape[1]])
-        self._above = row[:, row.shape[1] - self.halo :]
+        self._above = row[:, max(0, row.shape[1] - self.halo) :]
 
 
 def _in_order(

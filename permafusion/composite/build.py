@@ -129,6 +129,7 @@ def _composite(
                     emit=emit if stencil is None else stencil,
                     threads=threads,
                     rows_kept=0 if stencil is None else stencil.ROWS_KEPT,  # the sink copies rows
+                    origin=reducer.reader.origin,
                 )
                 if stencil is not None:
                     stencil.close()
@@ -220,7 +221,7 @@ def build_sar_composite(
         )
 
         def reduce(block: np.ndarray, out: np.ndarray) -> None:
-            valid = sar.valid_observations(block, out=scratch.get("valid", _masks(block), bool))
+            valid = sar.valid_observations(block, out=_mask(scratch, block, reader))
             block, valid = mosaic_first_valid(block, valid, groups)
             # stored in this order: all passes, then each direction
             for start, orbit in zip(range(0, len(out), n_bands + 1), (None, *orbits), strict=True):
@@ -261,10 +262,10 @@ def build_sar_composite(
     )
 
 
-def _masks(block: np.ndarray) -> tuple[int, int, int]:
-    """Shape of the (n, y, x) per-observation masks of a (n, band, y, x) block."""
+def _mask(scratch: ThreadArrays, block: np.ndarray, reader: BlockReader) -> np.ndarray:
+    """This thread's (n, y, x) array for the per-observation mask of a (n, band, y, x) block."""
     n, _, height, width = block.shape
-    return (n, height, width)
+    return scratch.get("valid", (n, height, width), bool, capacity=n * reader.area)
 
 
 def _orbit_state(item: pystac.Item) -> str:
@@ -347,7 +348,7 @@ def build_optical_composite(
                     groups=groups,
                     mask_classes=mask_classes,
                     out=out[:n_bands],
-                    valid=scratch.get("valid", _masks(block), bool),
+                    valid=_mask(scratch, block, reader),
                 )
             else:
                 dn, scl = block[:, :n_bands], block[:, n_bands]

@@ -222,9 +222,30 @@ class LatticeReader:
                 pool.shutdown(cancel_futures=True)
                 raise
 
-    def plan(self, block: int, width: int, threads: int) -> int:
+    def block_origin(self, block: int) -> tuple[int, int]:
+        """Where blocks of ``block`` px should start (row, column) so that most tiles lie in one block.
+
+        Each asset whose tiles are a whole number of blocks proposes the offset of its tile lattice
+        from the grid's, weighted by its tiles per grid pixel; the most proposed wins, (0, 0) when
+        none is. A Sentinel-2 tile's bands share one lattice, which a processing tile anchored at its
+        UTM zone's origin meets some way off its own blocks (an MGRS tile at x = 399960 m is 60 px
+        off a 512 px lattice). Call :meth:`open_all` first.
+        """
+        votes: dict[tuple[int, int], float] = {}
+        for index, key in sorted(self._handles):
+            dataset, where = self._handles[(index, key)], self.placements[index][key]
+            tall, wide = (side * where.scale for side in dataset.block_shapes[0])
+            if tall % block == 0 and wide % block == 0:
+                offset = (-where.row0 % block, -where.col0 % block)
+                votes[offset] = votes.get(offset, 0.0) + 1.0 / (tall * wide)
+        if not votes:
+            return (0, 0)
+        return max(votes, key=lambda offset: (votes[offset], offset == (0, 0)))
+
+    def plan(self, block: int, width: int, threads: int, origin: tuple[int, int] = (0, 0)) -> int:
         """Plan the reads of blocks of ``block`` px, row by row; returns the GDAL block cache they need.
 
+        ``origin``: where the block lattice starts (:func:`permafusion.composite.blocks.edges`).
         A source tile that two rows of blocks share must not be decompressed twice:
         - a coarser asset (20 m on a 10 m grid) whose rows of tiles each hold whole rows of blocks is
           read a row of tiles at a time, kept until the blocks move past it (a 20 m row of tiles across
@@ -242,23 +263,26 @@ class LatticeReader:
             itemsize = np.dtype(dataset.dtypes[0]).itemsize
             tile = tile_height * tile_width * itemsize
             tall, wide = tile_height * where.scale, tile_width * where.scale  # in grid pixels
+            # tile edges at k * tall - row0 grid px, block edges at origin + k * block: these offsets
+            # are where the tile lattices lie with respect to the blocks'
+            row_offset, col_offset = where.row0 + origin[0], where.col0 + origin[1]
             first, stop = where.span(slice(where.col0, where.col0 + width))
             first, stop = max(first, 0), min(stop, dataset.width)
             band = tile_height * (stop - first) * itemsize
             if (
                 where.scale > 1
                 and tall % block == 0
-                and where.row0 % block == 0
+                and row_offset % block == 0
                 and stop > first
                 and band_bytes + band <= read.GDAL_CACHE_MB * 2**20  # the same memory budget
             ):
                 self._band_columns[(index, key)] = (first, stop)  # rows of blocks lie in rows of tiles
                 band_bytes += band
                 continue
-            down = _tiles_per_block(block, tall, where.row0)
-            side = _tiles_per_block(block, wide, where.col0)
-            shared_by_rows |= _shared(block, tall, where.row0)
-            shared_by_columns |= _shared(block, wide, where.col0)
+            down = _tiles_per_block(block, tall, row_offset)
+            side = _tiles_per_block(block, wide, col_offset)
+            shared_by_rows |= _shared(block, tall, row_offset)
+            shared_by_columns |= _shared(block, wide, col_offset)
             across = max(0, -(-stop // tile_width) - first // tile_width)  # tile columns under the grid
             row_bytes += across * down * tile
             block_bytes += side * down * tile

@@ -13,15 +13,21 @@ import pytest
 from permafusion.composite.arrays import HUGE_PAGE_THRESHOLD, ThreadArrays, empty, output
 
 
-def test_each_thread_gets_its_own_array_back_by_name_shape_and_dtype():
+def test_each_thread_gets_its_own_memory_back_by_name_and_dtype_in_any_shape():
     arrays = ThreadArrays()
     first = arrays.get("valid", (2, 3), bool)
-    assert arrays.get("valid", (2, 3), bool) is first
-    assert arrays.get("valid", (2, 4), bool) is not first
-    assert arrays.get("valid", (2, 3), np.uint8) is not first
-    assert arrays.get("other", (2, 3), bool) is not first
+    first[...] = True
+    again = arrays.get("valid", (3, 2), bool)
+    assert again.flags.c_contiguous and again.shape == (3, 2) and again.all()  # what it held
+    assert np.shares_memory(arrays.get("valid", (1, 4), bool), first)  # smaller: the same memory
+    assert not np.shares_memory(arrays.get("valid", (2, 3), np.uint8), first)
+    assert not np.shares_memory(arrays.get("other", (2, 3), bool), first)
     with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(arrays.get, "valid", (2, 3), bool).result() is not first
+        assert not np.shares_memory(pool.submit(arrays.get, "valid", (2, 3), bool).result(), first)
+    bigger = arrays.get("valid", (4, 4), bool)  # larger than the memory: new memory
+    assert not np.shares_memory(bigger, first)
+    reserved = arrays.get("block", (1, 2), np.uint16, capacity=100)
+    assert np.shares_memory(arrays.get("block", (10, 10), np.uint16), reserved)
 
 
 def test_output_checks_the_array_it_is_given():

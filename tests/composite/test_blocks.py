@@ -66,19 +66,22 @@ ON_20M = GridSpec(EPSG, (X0 + 20, Y0 - 290, X0 + 290, Y0 - 20), 10.0)
 #: 28 x 28 pixels from the files' corner: with files of 16 px tiles, rows of 16 px blocks lie in rows of
 #: 20 m tiles (32 grid px), which are read whole and kept for the next row of blocks.
 AT_CORNER = GridSpec(EPSG, (X0, Y0 - 280, X0 + 280, Y0), 10.0)
+#: 24 x 24 pixels 3 rows and 5 columns into files of 16 px tiles: blocks start 13 and 11 px in, on the tiles.
+OFF_THE_TILES = GridSpec(EPSG, (X0 + 50, Y0 - 270, X0 + 290, Y0 - 30), 10.0)
 
 
 @pytest.mark.parametrize(
-    ("grid", "tile", "budget_mb", "banded"),
+    ("grid", "tile", "budget_mb", "banded", "origin"),
     [
-        (WIDE, None, 512, [0]),
-        (ON_20M, None, 512, [0]),
-        (AT_CORNER, 16, 512, [3 * 3]),
-        (AT_CORNER, 16, 0.002, [5]),  # rows of tiles only while they fit in gdal_cache_mb (in order)
+        (WIDE, None, 512, [0], (0, 0)),
+        (ON_20M, None, 512, [0], (0, 0)),
+        (AT_CORNER, 16, 512, [3 * 3], (0, 0)),
+        (AT_CORNER, 16, 0.002, [5], (0, 0)),  # rows of tiles only while they fit in gdal_cache_mb (in order)
+        (OFF_THE_TILES, 16, 512, [3 * 3], (13, 11)),
     ],
-    ids=["off-20m-lattice", "on-20m-lattice", "rows-of-20m-tiles", "some-rows-of-20m-tiles"],
+    ids=["off-20m-lattice", "on-20m-lattice", "rows-of-20m-tiles", "some-rows-of-20m-tiles", "off-the-tiles"],
 )
-def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch, grid, tile, budget_mb, banded):
+def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch, grid, tile, budget_mb, banded, origin):
     from permafusion.composite import read
 
     monkeypatch.setattr(read, "GDAL_CACHE_MB", budget_mb)
@@ -96,10 +99,18 @@ def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch, grid, tile,
     monkeypatch.setattr(
         lattice_module.LatticeReader, "_from_band", lambda *a: band_reads.append(a[2:4]) or read_band(*a)
     )
+    plans = []
+    plan = lattice_module.LatticeReader.plan
+    monkeypatch.setattr(
+        lattice_module.LatticeReader, "plan", lambda *a: plans.append((a[4], plan(*a))) or plans[-1][1]
+    )
     settings = OpticalSettings(chunksize=16)
     direct = build_optical_composite(items, grid=grid, months=["2023-01"], settings=settings, threads=2)
     # B11, B12 and SCL of 3 items: each of the 4 blocks reads them from their one row of tiles
     assert len(set(band_reads)) in banded and len(band_reads) == 4 * len(set(band_reads))
+    assert plans[0][0] == origin
+    if tile is not None and budget_mb == 512:  # the blocks on the tiles: none is decoded twice
+        assert plans[0][1] == 0
     _warp_everything(monkeypatch)
     warped = build_optical_composite(items, grid=grid, months=["2023-01"], settings=settings)
     np.testing.assert_array_equal(direct.reflectance.values, warped.reflectance.values)
@@ -118,7 +129,7 @@ def test_sar_lattice_reads_and_row_stencil_equal_the_warp_in_one_block(sar_items
     np.testing.assert_array_equal(blockwise.valid_count.values, whole.valid_count.values)
 
 
-def _reduce_planes(planes, emit, *, rows_kept):
+def _reduce_planes(planes, emit, *, rows_kept, origin=(0, 0)):
     """:func:`reduce_by_blocks` over 8 px blocks of (plane, y, x) ``planes``, each block's work its slice."""
 
     def work(rows, cols, out):
@@ -132,10 +143,26 @@ def _reduce_planes(planes, emit, *, rows_kept):
         emit=emit,
         rows_kept=rows_kept,
         threads=2,
+        origin=origin,
     )
 
 
-def test_row_stencil_equals_filtering_the_whole_image():
+def test_block_edges_start_on_the_origin_given():
+    assert blocks_module.edges(37, 8) == [0, 8, 16, 24, 32, 37]
+    assert blocks_module.edges(37, 8, 3) == [0, 3, 11, 19, 27, 35, 37]
+    assert blocks_module.edges(5, 8, 3) == [0, 3, 5]
+    assert list(blocks_module.blocks((5, 12), 8, (3, 0))) == [
+        (slice(0, 3), slice(0, 8)),
+        (slice(0, 3), slice(8, 12)),
+        (slice(3, 5), slice(0, 8)),
+        (slice(3, 5), slice(8, 12)),
+    ]
+    with pytest.raises(ValueError, match=r"origin must lie in \[0, 8\)"):
+        blocks_module.edges(37, 8, 8)
+
+
+@pytest.mark.parametrize("origin", [(0, 0), (2, 5)], ids=["on-the-corner", "first-row-below-the-halo"])
+def test_row_stencil_equals_filtering_the_whole_image(origin):
     rng = np.random.default_rng(2)
     mean = rng.gamma(4.0, 0.05, (2, 37, 45)).astype(np.float32)
     count = rng.integers(0, 4, (37, 45)).astype(np.float32)
@@ -153,7 +180,7 @@ def test_row_stencil_equals_filtering_the_whole_image():
         got[:, rows] = row
 
     stencil = RowStencil(3, finish, emit)
-    _reduce_planes(planes, stencil, rows_kept=RowStencil.ROWS_KEPT)
+    _reduce_planes(planes, stencil, rows_kept=RowStencil.ROWS_KEPT, origin=origin)
     stencil.close()
     expected = finish(planes)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)
@@ -161,7 +188,10 @@ def test_row_stencil_equals_filtering_the_whole_image():
 
 
 @pytest.mark.parametrize("rows_kept", [0, 2])
-def test_reduce_by_blocks_emits_every_row_in_order(rows_kept):
+@pytest.mark.parametrize(
+    ("origin", "starts"), [((0, 0), [0, 8, 16, 24, 32]), ((3, 6), [0, 3, 11, 19, 27, 35])]
+)
+def test_reduce_by_blocks_emits_every_row_in_order(rows_kept, origin, starts):
     planes = np.random.default_rng(3).random((2, 37, 45)).astype(np.float32)
     got, order = np.full(planes.shape, -1.0, np.float32), []
 
@@ -169,17 +199,18 @@ def test_reduce_by_blocks_emits_every_row_in_order(rows_kept):
         got[:, rows] = row  # a sink that copies
         order.append(rows.start)
 
-    _reduce_planes(planes, emit, rows_kept=rows_kept)
+    _reduce_planes(planes, emit, rows_kept=rows_kept, origin=origin)
     np.testing.assert_array_equal(got, planes)
-    assert order == list(range(0, 37, 8))
+    assert order == starts
 
 
 def test_reduce_by_blocks_hands_the_result_arrays_round():
-    """A block's result array is used again once copied into its row: no fresh memory per block."""
-    arrays = {}  # by id, kept alive so that no id is used again by a new array
+    """A block's result memory is used again once copied into its row: no fresh memory per block."""
+    arrays = {}  # by address, kept alive so that no address is used again by new memory
 
     def work(rows, cols, out):
-        arrays[id(out)] = out
+        assert out.flags.c_contiguous and out.shape == (1, rows.stop - rows.start, cols.stop - cols.start)
+        arrays[out.__array_interface__["data"][0]] = out
         out[...] = rows.start + cols.start
 
     got = np.empty((1, 64, 64), np.float32)
