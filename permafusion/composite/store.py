@@ -16,6 +16,7 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 import zarr
+from zarr.codecs import BloscCodec
 
 from permafusion.composite.dataset import make_dataset
 from permafusion.grid import GridSpec
@@ -29,8 +30,7 @@ def write_composite(ds: xr.Dataset, path: str | Path) -> Path:
     """
     path = Path(path)
     tmp = _temporary(path)
-    encoding = {name: {"chunks": _chunks(ds[name])} for name in ds.data_vars}
-    ds.to_zarr(tmp, mode="w", consolidated=True, encoding=encoding)
+    ds.to_zarr(tmp, mode="w", consolidated=True, encoding=_encoding(ds))
     _replace(tmp, path)
     return path
 
@@ -84,9 +84,8 @@ class CompositeWriter:
             bands=bands,
             suffixes=suffixes,
         )
-        encoding = {var: {"chunks": _chunks(template[var])} for var in template.data_vars}
         # metadata and coordinates only: the data variables are written by ``write``
-        template.to_zarr(self._tmp, mode="w", compute=False, consolidated=True, encoding=encoding)
+        template.to_zarr(self._tmp, mode="w", compute=False, consolidated=True, encoding=_encoding(template))
         group = zarr.open_group(self._tmp, mode="r+")
         self._arrays: list[tuple[zarr.Array, zarr.Array]] = []
         for suffix in suffixes:
@@ -113,6 +112,18 @@ class CompositeWriter:
             _replace(self._tmp, self.path)
         else:
             shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _encoding(ds: xr.Dataset) -> dict[str, dict[str, object]]:
+    """Chunks of :func:`_chunks`, compressed with Blosc LZ4 over shuffled bytes (zarr 2's default).
+
+    zarr 3's default, Zstandard without a shuffle, took 5 times the CPU to write a composite (0.63 s
+    against 0.12 s for a 1024 x 1024 six-band month, 12.0 MB against 16.0 MB of 25.2): on the
+    composite job's main thread, about as long as its reads at tile scale, and 5 times as long to
+    read back when patches are cut.
+    """
+    compressor = BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
+    return {str(name): {"chunks": _chunks(ds[name]), "compressors": (compressor,)} for name in ds.data_vars}
 
 
 def _chunks(var: xr.DataArray) -> tuple[int, ...]:

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+import zarr
 from test_composite_read import EPSG, GRID, X0, Y0, s1_item, s2_item
+from zarr.codecs import BloscCodec
 
 from permafusion.composite import (
     AssetReadError,
@@ -241,6 +243,7 @@ def test_streamed_store_equals_memory_and_failures_leave_no_store(sar_items, tmp
         build_sar_composite(items, grid=WIDE, months=months, settings=settings, out=path)
     np.testing.assert_array_equal(open_composite(path).backscatter.values, in_memory.backscatter.values)
     assert sorted(p.name for p in tmp_path.glob("sar.zarr*")) == ["sar.zarr"]  # no partial store left
+    assert isinstance(zarr.open_array(path / "backscatter", mode="r").compressors[0], BloscCodec)
 
 
 def test_file_off_its_metadata_is_an_error(tmp_path):
