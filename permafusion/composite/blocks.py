@@ -151,13 +151,14 @@ class BlockReader:
         Raises:
             AssetReadError: an asset cannot be opened or read (hrefs in the message unsigned).
         """
-        shape = (self.n, len(self.assets), rows.stop - rows.start, cols.stop - cols.start)
-        out = self._buffers.get("block", shape, self.dtype, capacity=self.n * len(self.assets) * self.area)
+        planes = (len(self.assets), rows.stop - rows.start, cols.stop - cols.start)
+        out = self._buffers.get("block", (self.n, *planes), self.dtype, capacity=self._capacity(self.n))
         # every plane is written whole below (fill values included), so the buffer is not cleared
         if len(self.direct) == self.n:
             self.lattice.read_into(out, rows, cols, self.direct, self.fill)
         elif self.direct:
-            part = empty((len(self.direct), *out.shape[1:]), self.dtype)
+            n = len(self.direct)
+            part = self._buffers.get("direct", (n, *planes), self.dtype, capacity=self._capacity(n))
             self.lattice.read_into(part, rows, cols, self.direct, self.fill)
             out[self.direct] = part
         for bands, stack in self.stacks:
@@ -169,6 +170,10 @@ class BlockReader:
             for j, band in enumerate(bands):
                 out[self.warped, band] = block[:, j]
         return out
+
+    def _capacity(self, n: int) -> int:
+        """Values in the largest block of ``n`` items."""
+        return n * len(self.assets) * self.area
 
     def close(self) -> None:
         self.lattice.close()

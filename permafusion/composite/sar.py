@@ -174,6 +174,7 @@ def _lee_kernel(
     total = np.empty(columns, np.float64)
     total_squares = np.empty(columns, np.float64)
     total_counts = np.empty(columns, np.float64)
+    inner_first, inner_stop = max(first, 0), min(stop, width)  # the source columns inside the image
     for b in range(bands):
         image = images[b]
         ready = -1  # the last source row summed into the rings
@@ -181,18 +182,17 @@ def _lee_kernel(
             while ready < min(i + halo, height - 1):
                 ready += 1
                 row, slot = image[ready], ready % window
-                inner_first, inner_stop = max(first, 0), min(stop, width)
                 for j in range(inner_first, inner_stop):
                     value = np.float64(row[j])
                     finite = np.abs(value) < np.inf  # False for NaN too
                     padded[j - first] = value if finite else 0.0
                     padded_valid[j - first] = 1.0 if finite else 0.0
-                for j in range(first, stop):  # the image's edges: scipy's "reflect"
-                    if inner_first <= j < inner_stop:
-                        continue
-                    mirrored = -j - 1 if j < 0 else 2 * width - j - 1
-                    padded[j - first] = padded[mirrored - first]
-                    padded_valid[j - first] = padded_valid[mirrored - first]
+                # beyond the image's edges (halo columns at most): scipy's "reflect"
+                for edge_first, edge_stop in ((first, inner_first), (inner_stop, stop)):
+                    for j in range(edge_first, edge_stop):
+                        mirrored = -j - 1 if j < 0 else 2 * width - j - 1
+                        padded[j - first] = padded[mirrored - first]
+                        padded_valid[j - first] = padded_valid[mirrored - first]
                 _window_sums(padded, window, values[slot], False)
                 _window_sums(padded, window, squares[slot], True)
                 _window_sums(padded_valid, window, counts[slot], False)
@@ -262,8 +262,8 @@ def speckle_filter_month(
     one go (each output pixel sums the same neighbours), and a strip's sums stay in the CPU's cache.
     """
     images = np.ascontiguousarray(mean, dtype=np.float32)
-    with np.errstate(divide="ignore"):
-        cu2 = (1.0 / (enl * count.astype(np.float32))).astype(np.float32)  # count 0: no valid pixel
+    with np.errstate(divide="ignore"):  # count 0: no valid pixel
+        cu2 = np.float32(1) / (np.float32(enl) * np.asarray(count, np.float32))
     out = empty(images.shape, np.float32)
     width = images.shape[-1]
     starts = range(0, width, columns)

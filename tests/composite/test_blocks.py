@@ -124,6 +124,30 @@ def test_optical_lattice_reads_equal_the_warp(tmp_path, monkeypatch, grid, tile,
     assert (direct.valid_count.values > 0).any() and (direct.valid_count.values < 3).any()
 
 
+def test_items_read_from_windows_and_through_the_warp_mix_in_one_block(tmp_path, monkeypatch):
+    rng = np.random.default_rng(8)
+    items = []
+    for day in (3, 9, 20):
+        dn10, dn20 = rng.integers(500, 4000, (30, 30)), rng.integers(500, 4000, (15, 15))
+        scl = rng.choice([4, 5, 8, 3], (15, 15))
+        when = datetime(2023, 1, day, tzinfo=UTC)
+        items.append(s2_item(tmp_path, f"s2-{day}", when, "05.09", dn10, dn20, scl))
+    on_lattice = blocks_module.placement
+
+    def all_but_the_second(item, key, grid):  # read from windows; the second item through the warp
+        return None if item.id == "s2-9" else on_lattice(item, key, grid)
+
+    monkeypatch.setattr(blocks_module, "placement", all_but_the_second)
+    reader = BlockReader(items, grid=WIDE, assets=["B02", "B11", "SCL"], dtype=np.uint16, chunksize=16)
+    assert reader.direct == [0, 2] and reader.warped == [1]
+    settings = OpticalSettings(chunksize=16)
+    mixed = build_optical_composite(items, grid=WIDE, months=["2023-01"], settings=settings, threads=2)
+    _warp_everything(monkeypatch)
+    warped = build_optical_composite(items, grid=WIDE, months=["2023-01"], settings=settings)
+    np.testing.assert_array_equal(mixed.reflectance.values, warped.reflectance.values)
+    np.testing.assert_array_equal(mixed.valid_count.values, warped.valid_count.values)
+
+
 def test_sar_lattice_reads_and_row_stencil_equal_the_warp_in_one_block(sar_items, monkeypatch):
     items, _, _ = sar_items
     blockwise = build_sar_composite(
