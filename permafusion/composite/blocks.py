@@ -113,34 +113,34 @@ class BlockReader:
                 self.stacks.append(([self.assets.index(k) for k in keys], stack))
 
     def prepare(self, threads: int) -> None:
-        """Open the on-lattice assets now, ``threads`` at a time, and plan their reads by their tiles.
+        """Plan the reads of the on-lattice assets by their files' tiles.
 
         Blocks of ``chunksize`` start on the tile lattice most files share
         (:meth:`LatticeReader.block_origin`), so that their tiles are decoded once without a cache,
         and are read row by row (see :meth:`LatticeReader.plan`); GDAL's block cache gets what the
-        other files need, within ``composite.gdal_cache_mb``. With warped items the blocks stay on
-        the grid's corner (stackstac's chunks) and the cache at that setting, as stackstac's reads
-        are not planned here.
+        other files need, within ``composite.gdal_cache_mb``. The tiles are learnt from one file per
+        asset key (:meth:`LatticeReader.survey`); the others open as the first blocks read them.
+        With warped items nothing is planned: the blocks stay on the grid's corner (stackstac's
+        chunks) and the cache at that setting, as stackstac's reads are not planned here.
 
         Raises:
-            AssetReadError: an asset cannot be opened, or does not lie where its metadata says.
+            AssetReadError: a file opened to plan cannot be, or does not lie where its metadata says.
         """
-        if not self.direct:
+        if not self.direct or self.warped:
             return
-        self.lattice.open_all(threads)
-        if not self.warped:
-            self.origin = self.lattice.block_origin(self.chunksize)
-            needed = self.lattice.plan(self.chunksize, self.grid.shape[1], threads, self.origin)
-            self.lattice.env = read.gdal_env(needed)
-            if needed > read.GDAL_CACHE_MB * 2**20:
-                log.warning(
-                    "%d items need a %.0f MB GDAL block cache to decode each source tile once; "
-                    "composite.gdal_cache_mb is %d MB, so tiles shared by two rows of blocks are "
-                    "decoded twice (raise it, or chunksize to the files' tile size)",
-                    self.n,
-                    needed / 2**20,
-                    read.GDAL_CACHE_MB,
-                )
+        self.lattice.survey(threads)
+        self.origin = self.lattice.block_origin(self.chunksize)
+        needed = self.lattice.plan(self.chunksize, self.grid.shape[1], threads, self.origin)
+        self.lattice.env = read.gdal_env(needed)
+        if needed > read.GDAL_CACHE_MB * 2**20:
+            log.warning(
+                "%d items need a %.0f MB GDAL block cache to decode each source tile once; "
+                "composite.gdal_cache_mb is %d MB, so tiles shared by two rows of blocks are "
+                "decoded twice (raise it, or chunksize to the files' tile size)",
+                self.n,
+                needed / 2**20,
+                read.GDAL_CACHE_MB,
+            )
 
     def read(self, rows: slice, cols: slice) -> np.ndarray:
         """The (n, band, h, w) block at grid ``rows`` and ``cols``.

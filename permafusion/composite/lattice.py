@@ -9,9 +9,11 @@ costs what decompressing the bytes costs; stackstac's per-chunk warp and dask gr
 that (``benchmarks/composite.py``), so stackstac is kept for the assets that need a warp.
 
 Datasets stay open for the whole month, one handle per asset used by one thread at a time (a GDAL
-handle must not be used by two at once), and are closed together. Where the assets are signed, a 403
-on open or read (an expired token) is answered by signing afresh from the unsigned href, once, as for
-stackstac's reads.
+handle must not be used by two at once), and are closed together. They are opened as the first block
+needs them, so that opening (which holds the GIL) overlaps the other threads' decoding; the reads are
+planned before that from one file per asset key (:meth:`LatticeReader.survey`). Where the assets are
+signed, a 403 on open or read (an expired token) is answered by signing afresh from the unsigned href,
+once, as for stackstac's reads.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numba
@@ -53,6 +55,30 @@ class Placement:
     def span(self, pixels: slice) -> tuple[int, int]:
         """The asset pixels [first, stop) that grid pixels ``pixels`` (rows or columns) fall in."""
         return pixels.start // self.scale, (pixels.stop - 1) // self.scale + 1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What planning the reads needs of a file: its tiles and size (rows, columns), its data type."""
+
+    tile: tuple[int, int]
+    shape: tuple[int, int]
+    dtype: np.dtype
+
+    @classmethod
+    def of(cls, dataset: Any) -> Layout:
+        """The layout of an open rasterio dataset (its first band)."""
+        tall, wide = dataset.block_shapes[0]
+        return cls((tall, wide), (dataset.height, dataset.width), np.dtype(dataset.dtypes[0]))
+
+
+def _asset_shape(item: pystac.Item, asset: pystac.Asset) -> tuple[int, int] | None:
+    """The asset's size (rows, columns) from ``proj:shape`` (the asset's, else the item's); None if absent."""
+    for where in (asset.extra_fields, item.properties):
+        shape = where.get("proj:shape")
+        if shape is not None and len(shape) == 2:
+            return int(shape[0]), int(shape[1])
+    return None
 
 
 def _asset_epsg(item: pystac.Item, asset: pystac.Asset) -> int | None:
@@ -128,6 +154,9 @@ class LatticeReader:
             (i, key): signed_to_unsigned.get(href, (items[i].id, key, href.split("?", 1)[0]))
             for (i, key), href in self._hrefs.items()
         }
+        self._shapes = {(i, key): _asset_shape(items[i], items[i].assets[key]) for i, key in self._hrefs}
+        #: each asset's layout, as :meth:`survey` found or assumed it (corrected as files open)
+        self.layouts: dict[tuple[int, str], Layout] = {}
         # One handle per asset, shared by the threads under its own lock: GDAL caches decompressed
         # blocks per handle, so a source tile that two output blocks need is decompressed once.
         self._handles: dict[tuple[int, str], Any] = {}
@@ -207,20 +236,41 @@ class LatticeReader:
                         continue
                     raise self._error(index, key, error) from None
 
-    def open_all(self, threads: int) -> None:
-        """Open (and check) every asset now, ``threads`` at a time, so its tile layout is known.
+    def survey(self, threads: int) -> None:
+        """Learn every asset's layout for :meth:`block_origin` and :meth:`plan`, opening few files.
 
-        The first failure stops the opening: the assets not yet started are not tried (each would
-        otherwise retry, and re-sign after a 403, before the error reaches the caller).
+        Opening a file costs milliseconds of GIL-bound work (rasterio reads its georeferencing), about
+        what decoding a block of it costs: done up front for every file it would hold up the reads by
+        as much (a tenth of a Sentinel-2 month). So only one file per asset key is opened here, and
+        any whose size the metadata lack (``proj:shape``), ``threads`` at a time; the others take the
+        tiles and value size of their key's file and open as the first block reads them, while the
+        other threads decode. A file that turns out otherwise is read through GDAL's cache instead of
+        by rows of tiles (:meth:`_dataset`): same values, perhaps some tiles decoded twice.
+
+        Raises:
+            AssetReadError: a file opened here cannot be, or does not lie where its metadata says.
         """
-        with self.env.read, ThreadPoolExecutor(max(1, threads)) as pool:
-            opening = [pool.submit(self._attempt, i, key, lambda _: None) for i, key in self._hrefs]
-            try:
-                for future in opening:
-                    future.result()
-            except BaseException:
-                pool.shutdown(cancel_futures=True)
-                raise
+        samples: dict[str, tuple[int, str]] = {}
+        for index, key in sorted(self._hrefs):
+            samples.setdefault(key, (index, key))
+        with self.env.read:
+            # in this thread: a thread's first open costs tens of milliseconds more (GDAL and PROJ
+            # set up per thread), and the reader threads pay that anyway
+            for index, key in samples.values():
+                self._attempt(index, key, lambda _: None)
+            unsized = sorted(pair for pair, shape in self._shapes.items() if shape is None)
+            with ThreadPoolExecutor(max(1, threads)) as pool:
+                opening = [pool.submit(self._attempt, index, key, lambda _: None) for index, key in unsized]
+                try:
+                    for future in opening:
+                        future.result()
+                except BaseException:  # the first failure stops the others before they start (and retry)
+                    pool.shutdown(cancel_futures=True)
+                    raise
+        for pair, shape in self._shapes.items():
+            if pair not in self.layouts:
+                assert shape is not None  # those without were opened above
+                self.layouts[pair] = replace(self.layouts[samples[pair[1]]], shape=shape)
 
     def block_origin(self, block: int) -> tuple[int, int]:
         """Where blocks of ``block`` px should start (row, column) so that most tiles lie in one block.
@@ -229,12 +279,12 @@ class LatticeReader:
         from the grid's, weighted by its tiles per grid pixel; the most proposed wins, (0, 0) when
         none is. A Sentinel-2 tile's bands share one lattice, which a processing tile anchored at its
         UTM zone's origin meets some way off its own blocks (an MGRS tile at x = 399960 m is 60 px
-        off a 512 px lattice). Call :meth:`open_all` first.
+        off a 512 px lattice). Call :meth:`survey` first.
         """
         votes: dict[tuple[int, int], float] = {}
-        for index, key in sorted(self._handles):
-            dataset, where = self._handles[(index, key)], self.placements[index][key]
-            tall, wide = (side * where.scale for side in dataset.block_shapes[0])
+        for index, key in sorted(self.layouts):
+            layout, where = self.layouts[(index, key)], self.placements[index][key]
+            tall, wide = (side * where.scale for side in layout.tile)
             if tall % block == 0 and wide % block == 0:
                 offset = (-where.row0 % block, -where.col0 % block)
                 votes[offset] = votes.get(offset, 0.0) + 1.0 / (tall * wide)
@@ -252,22 +302,21 @@ class LatticeReader:
           a 10980 px tile is 5.6 MB per asset), as long as these rows fit in ``gdal_cache_mb``;
         - any other must stay in GDAL's cache for a row of blocks: everything decoded in a row.
         Tiles only blocks side by side share need a few blocks' tiles, and tiles no two blocks share
-        none. Call :meth:`open_all` first.
+        none. Call :meth:`survey` first.
         """
         row_bytes = block_bytes = band_bytes = 0
         shared_by_rows = shared_by_columns = False
         self._band_columns.clear()
-        for index, key in sorted(self._handles):  # opened in any order: plan the same every time
-            dataset, where = self._handles[(index, key)], self.placements[index][key]
-            tile_height, tile_width = dataset.block_shapes[0]
-            itemsize = np.dtype(dataset.dtypes[0]).itemsize
+        for index, key in sorted(self.layouts):
+            layout, where = self.layouts[(index, key)], self.placements[index][key]
+            (tile_height, tile_width), itemsize = layout.tile, layout.dtype.itemsize
             tile = tile_height * tile_width * itemsize
             tall, wide = tile_height * where.scale, tile_width * where.scale  # in grid pixels
             # tile edges at k * tall - row0 grid px, block edges at origin + k * block: these offsets
             # are where the tile lattices lie with respect to the blocks'
             row_offset, col_offset = where.row0 + origin[0], where.col0 + origin[1]
             first, stop = where.span(slice(where.col0, where.col0 + width))
-            first, stop = max(first, 0), min(stop, dataset.width)
+            first, stop = max(first, 0), min(stop, layout.shape[1])
             band = tile_height * (stop - first) * itemsize
             if (
                 where.scale > 1
@@ -302,11 +351,7 @@ class LatticeReader:
         read and handed back whole when the month is done.
         """
         shapes = {
-            pair: (
-                self._handles[pair].block_shapes[0][0],
-                stop - first,
-                np.dtype(self._handles[pair].dtypes[0]),
-            )
+            pair: (self.layouts[pair].tile[0], stop - first, self.layouts[pair].dtype)
             for pair, (first, stop) in self._band_columns.items()
         }
         sizes = {
@@ -337,25 +382,46 @@ class LatticeReader:
         return buffer[r0 : r0 + int(window.height), c0 : c0 + int(window.width)]
 
     def _dataset(self, index: int, key: str) -> Any:
-        """The open handle of an asset (its lock held by the caller), checked against the metadata."""
-        dataset = self._handles.get((index, key))
+        """The open handle of an asset (its lock held by the caller), checked against the metadata.
+
+        A file whose tiles or data type are not those :meth:`survey` took for it from its key's first
+        file leaves the reads by rows of tiles, planned for those: it is read through GDAL's cache.
+        """
+        pair = (index, key)
+        dataset = self._handles.get(pair)
         if dataset is None:
             # (under read_into's GDAL settings: a nested rasterio.Env would, on leaving, put GDAL's
             # cache size back to its default of 5 % of RAM)
-            dataset = rasterio.open(self._hrefs[(index, key)])
-            self._handles[(index, key)] = dataset
+            dataset = rasterio.open(self._hrefs[pair])
+            self._handles[pair] = dataset
             self._check(index, key, dataset)
+            found = Layout.of(dataset)
+            if self.layouts.setdefault(pair, found) != found:
+                item_id, asset, _ = self._names[pair]
+                log.debug(
+                    "asset %r of item %r is laid out otherwise (%s): read through GDAL's cache",
+                    asset,
+                    item_id,
+                    found,
+                )
+                self.layouts[pair] = found
+                self._band_columns.pop(pair, None)
         return dataset
 
     def _check(self, index: int, key: str, dataset: Any) -> None:
         epsg = dataset.crs.to_epsg() if dataset.crs is not None else None
         actual = placement_of(tuple(dataset.transform)[:6], self.grid)
-        if epsg != self.grid.epsg or actual != self.placements[index][key]:
+        shape = self._shapes[(index, key)]
+        if (
+            epsg != self.grid.epsg
+            or actual != self.placements[index][key]
+            or shape not in (None, (dataset.height, dataset.width))
+        ):
             item_id, asset, unsigned = self._names[(index, key)]
             raise read.AssetReadError(
                 f"asset {asset!r} of item {item_id!r} ({unsigned}) does not lie where its STAC metadata "
-                f"says: the file has CRS {dataset.crs} and transform {tuple(dataset.transform)[:6]}. Fix "
-                "the item's proj:* fields (or the file)."
+                f"says: the file has CRS {dataset.crs}, transform {tuple(dataset.transform)[:6]} and "
+                f"{dataset.height} x {dataset.width} pixels. Fix the item's proj:* fields (or the file)."
             )
 
     def _resign(self, index: int, key: str) -> None:
@@ -377,6 +443,7 @@ class LatticeReader:
             with self._locks[pair]:
                 dataset.close()
         self._handles.clear()
+        self.layouts.clear()
         self._band_buffers.clear()
         self._band_tops.clear()
 

@@ -274,12 +274,42 @@ def test_streamed_store_equals_memory_and_failures_leave_no_store(sar_items, tmp
     assert isinstance(zarr.open_array(path / "backscatter", mode="r").compressors[0], BloscCodec)
 
 
-def test_file_off_its_metadata_is_an_error(tmp_path):
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("proj:transform", [10.0, 0.0, X0 + 20, 0.0, -10.0, Y0, 0.0, 0.0, 1.0]), ("proj:shape", [30, 31])],
+)
+@pytest.mark.parametrize("which", [0, 1], ids=["opened-to-plan", "opened-by-a-block"])
+def test_file_off_its_metadata_is_an_error(tmp_path, field, value, which):
     a = np.full((30, 30), 0.1)
-    item = s1_item(tmp_path, "s1-moved", datetime(2024, 1, 5, tzinfo=UTC), 51, a, a)
-    item.properties["proj:transform"] = [10.0, 0.0, X0 + 20, 0.0, -10.0, Y0, 0.0, 0.0, 1.0]
+    items = [s1_item(tmp_path, f"s1-{day}", datetime(2024, 1, day, tzinfo=UTC), 51, a, a) for day in (5, 9)]
+    items[which].properties[field] = value
     with pytest.raises(AssetReadError, match="does not lie where its STAC metadata says"):
-        build_sar_composite([item], grid=GRID, months=["2024-01"], settings=SarSettings())
+        build_sar_composite(items, grid=GRID, months=["2024-01"], settings=SarSettings())
+
+
+def test_file_laid_out_otherwise_than_its_keys_first_is_read_through_the_cache(tmp_path, monkeypatch):
+    rng = np.random.default_rng(9)
+    items = []
+    for day, tile in ((3, 16), (9, 16), (20, 32)):
+        dn10, dn20 = rng.integers(500, 4000, (30, 30)), rng.integers(500, 4000, (15, 15))
+        scl = rng.choice([4, 5, 8, 3], (15, 15))
+        items.append(
+            s2_item(tmp_path, f"s2-{day}", datetime(2023, 1, day, tzinfo=UTC), "05.09", dn10, dn20, scl, tile)
+        )
+    band_reads = []
+    read_band = lattice_module.LatticeReader._from_band
+    monkeypatch.setattr(
+        lattice_module.LatticeReader, "_from_band", lambda *a: band_reads.append(a[2:4]) or read_band(*a)
+    )
+    settings = OpticalSettings(chunksize=16)
+    direct = build_optical_composite(items, grid=AT_CORNER, months=["2023-01"], settings=settings, threads=2)
+    # planned from the first item's files (16 px tiles): the third's 20 m bands, of 32 px tiles, are not
+    # read by rows of 16 px tiles
+    assert {index for index, _ in band_reads} == {0, 1}
+    _warp_everything(monkeypatch)
+    warped = build_optical_composite(items, grid=AT_CORNER, months=["2023-01"], settings=settings)
+    np.testing.assert_array_equal(direct.reflectance.values, warped.reflectance.values)
+    np.testing.assert_array_equal(direct.valid_count.values, warped.valid_count.values)
 
 
 def _with_orbit(item, state):
@@ -341,7 +371,7 @@ def test_prepare_fits_the_gdal_cache_to_the_tiles(sar_items, monkeypatch, caplog
     assert read.gdal_env(2**40).read.options["GDAL_CACHEMAX"] == 512 * 2**20
     reader = BlockReader(items, grid=WIDE, assets=["vv", "vh"], dtype=np.float32, chunksize=16)
     reader.prepare(threads=2)
-    assert reader.lattice._handles  # opened up front
+    assert set(reader.lattice._handles) == {(0, "vv"), (0, "vh")}  # one file per asset key opened to plan
     # each small file is one strip of 30 rows, which rows of 16-pixel blocks share: a row of them
     tile_bytes = 30 * 30 * 4
     assert reader.lattice.plan(16, WIDE.shape[1], 2) == int(1.25 * len(items) * 2 * 2 * tile_bytes)
