@@ -269,8 +269,8 @@ def _shaped(memory: np.ndarray, planes: int, block: Block) -> np.ndarray:
 class RowStencil:
     """Finishes rows of blocks with a moving-window filter that needs ``halo`` rows of each neighbour.
 
-    It holds on to :attr:`ROWS_KEPT` rows of blocks (``rows_kept`` of :func:`reduce_by_blocks`): the one
-    waiting for the rows below it, and the one above.
+    It holds on to :attr:`ROWS_KEPT` row of blocks (``rows_kept`` of :func:`reduce_by_blocks`): the one
+    waiting for the rows below it. Of the one above, it keeps a copy of the last ``halo`` rows.
 
     Rows arrive in order (from :func:`reduce_by_blocks`); each is finished one row late, once the
     first ``halo`` rows below it are known, with the last ``halo`` rows above it, and handed on. The
@@ -284,8 +284,8 @@ class RowStencil:
         emit: gets (rows, finished rows) in order.
     """
 
-    #: Rows of blocks held after each call: the pending row and the one above it.
-    ROWS_KEPT = 2
+    #: Rows of blocks held after each call: the pending row.
+    ROWS_KEPT = 1
 
     def __init__(
         self, halo: int, finish: Callable[[np.ndarray], np.ndarray], emit: Callable[[slice, np.ndarray], None]
@@ -293,6 +293,7 @@ class RowStencil:
         self.halo, self.finish, self.emit = halo, finish, emit
         self._pending: tuple[slice, np.ndarray] | None = None
         self._above: np.ndarray | None = None
+        self._memory = ThreadArrays()  # rows with their context, and the rows above: reused row after row
 
     def __call__(self, rows: slice, row: np.ndarray) -> None:
         if self._pending is not None:
@@ -311,9 +312,16 @@ class RowStencil:
         # (only the last row of blocks can be lower than the halo, and then ``below`` reaches the edge)
         parts = [part for part in (self._above, row, below) if part is not None and part.shape[1]]
         top = 0 if self._above is None else self._above.shape[1]
-        finished = self.finish(np.concatenate(parts, axis=1) if len(parts) > 1 else row)
+        if len(parts) > 1:
+            shape = (row.shape[0], sum(part.shape[1] for part in parts), row.shape[2])
+            row_with_context = np.concatenate(parts, axis=1, out=self._memory.get("rows", shape, row.dtype))
+        else:
+            row_with_context = row
+        finished = self.finish(row_with_context)
         self.emit(rows, finished[:, top : top + row.shape[1]])
-        self._above = row[:, max(0, row.shape[1] - self.halo) :]
+        last = row[:, max(0, row.shape[1] - self.halo) :]  # copied: ``row`` is overwritten once handed back
+        self._above = self._memory.get("above", last.shape, row.dtype)
+        self._above[...] = last
 
 
 def _in_order(

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from permafusion.composite.arrays import empty, output
+from permafusion.composite.arrays import output
 
 #: Nodata value of Planetary Computer ``sentinel-1-rtc`` assets (``raster:bands[0].nodata``).
 RTC_NODATA = -32768.0
@@ -144,7 +144,10 @@ def lee_filter(image: np.ndarray, *, window: int = 5, cu2: float | np.ndarray = 
 def _lee_filter(
     images: np.ndarray, cu2: np.ndarray, window: int, left: int, right: int, out: np.ndarray
 ) -> None:
-    """Lee-filter columns ``left:right`` of each (y, x) image of a (band, y, x) stack into ``out``."""
+    """Lee-filter columns ``left:right`` of each (y, x) image of a (band, y, x) stack into ``out``.
+
+    ``cu2`` holds the squared speckle variation coefficients of those columns only: (y, right - left).
+    """
     if window < 3 or window % 2 == 0:
         raise ValueError(f"Lee window must be an odd integer >= 3, got {window}")
     if window // 2 >= min(images.shape[1:]):
@@ -207,7 +210,7 @@ def _lee_kernel(
                 _add(values[slot], total)
                 _add(squares[slot], total_squares)
                 _add(counts[slot], total_counts)
-            row, out_row, cu2_row = image[i, left:right], out[b, i, left:right], cu2[i, left:right]
+            row, out_row, cu2_row = image[i, left:right], out[b, i, left:right], cu2[i]
             for c in range(columns):
                 x = np.float64(row[c])
                 share = 1.0 / total_counts[c]
@@ -246,30 +249,40 @@ def to_db(power: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """10 * log10 of linear power, in float32; NaN where power is not positive. Into ``out`` if given."""
     power = np.asarray(power)
     db = output(out, power.shape, np.float32)
-    valid = valid_power(power)
-    np.log10(power, out=db, where=valid, casting="same_kind")
+    with np.errstate(divide="ignore", invalid="ignore"):  # no mask of valid power: fewer passes
+        np.log10(power, out=db, casting="same_kind")  # NaN below 0, -inf at 0, +inf at +inf
     db *= np.float32(10)
-    np.copyto(db, np.float32(np.nan), where=~valid)
+    np.copyto(db, np.float32(np.nan), where=np.isinf(db))  # finite positive power has a finite log
     return db
 
 
 def speckle_filter_month(
-    mean: np.ndarray, count: np.ndarray, *, window: int, enl: float, columns: int = 512, threads: int = 1
+    mean: np.ndarray,
+    count: np.ndarray,
+    *,
+    window: int,
+    enl: float,
+    columns: int = 512,
+    threads: int = 1,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Lee-filter every band of a (band, y, x) monthly mean, with ``cu2 = 1 / (enl * count)``.
 
     Wide images are filtered ``columns`` at a time, ``threads`` strips at once: the same result as in
     one go (each output pixel sums the same neighbours), and a strip's sums stay in the CPU's cache.
+    Into ``out``, a C-contiguous float32 array of ``mean``'s shape, if given (see
+    :func:`permafusion.composite.arrays.output`).
     """
     images = np.ascontiguousarray(mean, dtype=np.float32)
-    with np.errstate(divide="ignore"):  # count 0: no valid pixel
-        cu2 = np.float32(1) / (np.float32(enl) * np.asarray(count, np.float32))
-    out = empty(images.shape, np.float32)
+    out = output(out, images.shape, np.float32)
     width = images.shape[-1]
     starts = range(0, width, columns)
 
     def strip(left: int) -> None:
-        _lee_filter(images, cu2, window, left, min(left + columns, width), out)
+        right = min(left + columns, width)
+        with np.errstate(divide="ignore"):  # count 0: no valid pixel
+            cu2 = np.float32(1) / (np.float32(enl) * np.asarray(count[:, left:right], np.float32))
+        _lee_filter(images, cu2, window, left, right, out)
 
     if threads > 1 and len(starts) > 1:  # the compiled filter releases the GIL
         with ThreadPoolExecutor(min(threads, len(starts))) as pool:
