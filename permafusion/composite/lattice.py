@@ -243,7 +243,7 @@ class LatticeReader:
         what decoding a block of it costs: done up front for every file it would hold up the reads by
         as much (a tenth of a Sentinel-2 month). So only one file per asset key is opened here, and
         any whose size the metadata lack (``proj:shape``), ``threads`` at a time; the others take the
-        tiles and value size of their key's file and open as the first block reads them, while the
+        tiles and data type of their key's file and open as the first block reads them, while the
         other threads decode. A file that turns out otherwise is read through GDAL's cache instead of
         by rows of tiles (:meth:`_dataset`): same values, perhaps some tiles decoded twice.
 
