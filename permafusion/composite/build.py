@@ -235,16 +235,13 @@ def build_sar_composite(
     def finish(rows: np.ndarray) -> np.ndarray:
         out = scratch.get("finished", rows.shape, np.float32)  # (the sink copies it)
         for start in range(0, len(rows), n_bands + 1):
-            mean, count, values = (
-                rows[start : start + n_bands],
-                rows[start + n_bands],
-                out[start : start + n_bands],
-            )
-            if lee:
-                sar.speckle_filter_month(
+            mean, count = rows[start : start + n_bands], rows[start + n_bands]
+            values = out[start : start + n_bands]
+            if lee:  # filtered into ``values``, then taken to dB in place
+                mean = sar.speckle_filter_month(
                     mean, count, window=settings.window, enl=settings.enl, threads=threads, out=values
                 )
-            sar.to_db(values if lee else mean, out=values)
+            sar.to_db(mean, out=values)
             out[start + n_bands] = count
         return out
 

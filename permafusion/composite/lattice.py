@@ -155,8 +155,8 @@ class LatticeReader:
             for (i, key), href in self._hrefs.items()
         }
         self._shapes = {(i, key): _asset_shape(items[i], items[i].assets[key]) for i, key in self._hrefs}
-        #: each asset's layout, as :meth:`survey` found or assumed it (corrected as files open)
-        self.layouts: dict[tuple[int, str], Layout] = {}
+        # each asset's layout, as :meth:`survey` found or assumed it (corrected as files open)
+        self._layouts: dict[tuple[int, str], Layout] = {}
         # One handle per asset, shared by the threads under its own lock: GDAL caches decompressed
         # blocks per handle, so a source tile that two output blocks need is decompressed once.
         self._handles: dict[tuple[int, str], Any] = {}
@@ -268,9 +268,9 @@ class LatticeReader:
                     pool.shutdown(cancel_futures=True)
                     raise
         for pair, shape in self._shapes.items():
-            if pair not in self.layouts:
+            if pair not in self._layouts:
                 assert shape is not None  # those without were opened above
-                self.layouts[pair] = replace(self.layouts[samples[pair[1]]], shape=shape)
+                self._layouts[pair] = replace(self._layouts[samples[pair[1]]], shape=shape)
 
     def block_origin(self, block: int) -> tuple[int, int]:
         """Where blocks of ``block`` px should start (row, column) so that most tiles lie in one block.
@@ -282,8 +282,8 @@ class LatticeReader:
         off a 512 px lattice). Call :meth:`survey` first.
         """
         votes: dict[tuple[int, int], float] = {}
-        for index, key in sorted(self.layouts):
-            layout, where = self.layouts[(index, key)], self.placements[index][key]
+        for index, key in sorted(self._layouts):
+            layout, where = self._layouts[(index, key)], self.placements[index][key]
             tall, wide = (side * where.scale for side in layout.tile)
             if tall % block == 0 and wide % block == 0:
                 offset = (-where.row0 % block, -where.col0 % block)
@@ -307,8 +307,8 @@ class LatticeReader:
         row_bytes = block_bytes = band_bytes = 0
         shared_by_rows = shared_by_columns = False
         self._band_columns.clear()
-        for index, key in sorted(self.layouts):
-            layout, where = self.layouts[(index, key)], self.placements[index][key]
+        for index, key in sorted(self._layouts):
+            layout, where = self._layouts[(index, key)], self.placements[index][key]
             (tile_height, tile_width), itemsize = layout.tile, layout.dtype.itemsize
             tile = tile_height * tile_width * itemsize
             tall, wide = tile_height * where.scale, tile_width * where.scale  # in grid pixels
@@ -351,7 +351,7 @@ class LatticeReader:
         read and handed back whole when the month is done.
         """
         shapes = {
-            pair: (self.layouts[pair].tile[0], stop - first, self.layouts[pair].dtype)
+            pair: (self._layouts[pair].tile[0], stop - first, self._layouts[pair].dtype)
             for pair, (first, stop) in self._band_columns.items()
         }
         sizes = {
@@ -396,7 +396,7 @@ class LatticeReader:
             self._handles[pair] = dataset
             self._check(index, key, dataset)
             found = Layout.of(dataset)
-            if self.layouts.setdefault(pair, found) != found:
+            if self._layouts.setdefault(pair, found) != found:
                 item_id, asset, _ = self._names[pair]
                 log.debug(
                     "asset %r of item %r is laid out otherwise (%s): read through GDAL's cache",
@@ -404,7 +404,7 @@ class LatticeReader:
                     item_id,
                     found,
                 )
-                self.layouts[pair] = found
+                self._layouts[pair] = found
                 self._band_columns.pop(pair, None)
         return dataset
 
@@ -443,7 +443,7 @@ class LatticeReader:
             with self._locks[pair]:
                 dataset.close()
         self._handles.clear()
-        self.layouts.clear()
+        self._layouts.clear()
         self._band_buffers.clear()
         self._band_tops.clear()
 
