@@ -187,7 +187,7 @@ def make_s1(folder: Path, n: int, size: int) -> list[Any]:
 def dataset(kind: str, n: int, size: int, *, constant: bool = False, shift: int = 0) -> tuple[list[Any], Any]:
     import pystac
 
-    from permafusion.grid import GridSpec
+    from permafusion.geo.grid import GridSpec
 
     folder = OUT / f"{kind}-{n}x{size}{'-const' if constant else ''}"
     catalog = folder / "items.json"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from permafusion.tiles import processing_tiles
+from permafusion.geo.tiles import processing_tiles
 
 REPO = Path(__file__).resolve().parents[1]
 BBOX = [55.0, 45.0, 95.0, 70.0]

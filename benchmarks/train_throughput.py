@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from permafusion.losses import CombinedLoss
-from permafusion.model.registry import build_model, count_parameters
+from permafusion.learn.losses import CombinedLoss
+from permafusion.tasks.degradation.models.registry import build_model, count_parameters
 
 PAPER_BATCH, PAPER_STEPS, T, SIZE = 16, 12, 12, 128
 RESULTS = Path(__file__).resolve().parent / "results"

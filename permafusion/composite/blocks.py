@@ -25,7 +25,7 @@ import pystac
 from permafusion.composite import read
 from permafusion.composite.arrays import ThreadArrays, empty
 from permafusion.composite.lattice import LatticeReader, Placement, placement
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from permafusion.composite.mosaic import acquisition_groups, mosaic_first_valid
 from permafusion.composite.read import ResamplingName, Signer
 from permafusion.composite.settings import ORBIT_STATES, S2_20M_BANDS, OpticalSettings, SarSettings
 from permafusion.composite.store import CompositeWriter, open_composite
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from permafusion.composite.read import grid_coords
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 

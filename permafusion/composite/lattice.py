@@ -34,9 +34,9 @@ from rasterio.windows import Window
 
 from permafusion.composite import read
 from permafusion.composite.arrays import empty
-from permafusion.grid import GridSpec
-from permafusion.http import redact
-from permafusion.signing import resign_href
+from permafusion.geo.grid import GridSpec
+from permafusion.geo.http import redact
+from permafusion.geo.signing import resign_href
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Read STAC assets onto a :class:`~permafusion.grid.GridSpec` with stackstac, lazily, failing loudly.
+"""Read STAC assets onto a :class:`~permafusion.geo.grid.GridSpec` with stackstac, lazily, failing loudly.
 
 - Items are copied, their ``proj:code`` mirrored into ``proj:epsg`` (stackstac 0.5.1 reads only the
   latter), and only then passed through ``sign``: signed hrefs live in memory for the read and are
@@ -34,9 +34,9 @@ from rasterio.enums import Resampling as RioResampling
 from stackstac.rio_env import LayeredEnv
 from stackstac.rio_reader import AutoParallelRioReader
 
-from permafusion.grid import GridSpec
-from permafusion.http import redact
-from permafusion.signing import resign_href
+from permafusion.geo.grid import GridSpec
+from permafusion.geo.http import redact
+from permafusion.geo.signing import resign_href
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import zarr
 from zarr.codecs import BloscCodec
 
 from permafusion.composite.dataset import make_dataset
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 
 def write_composite(ds: xr.Dataset, path: str | Path) -> Path:

@@ -48,7 +48,7 @@ from permafusion.demo.sentinel2 import (
     render_s2,
     s2_footprint,
 )
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Command line: ``python -m permafusion.demo --grid grid.json --start ... --end ... --out DIR``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--grid", type=Path, required=True, help="GridSpec JSON (permafusion.grid.GridSpec.to_json)"
+        "--grid", type=Path, required=True, help="GridSpec JSON (permafusion.geo.grid.GridSpec.to_json)"
     )
     parser.add_argument("--start", type=dt.date.fromisoformat, required=True)
     parser.add_argument("--end", type=dt.date.fromisoformat, required=True)

@@ -7,9 +7,9 @@ import numpy as np
 import shapely
 from rasterio import features
 
-from permafusion.classes import CLASS_NAMES
+from permafusion.tasks.degradation.classes import CLASS_NAMES
 from permafusion.demo.scene import DemoScene
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 
 def truth_raster(scene: DemoScene, grid: GridSpec) -> np.ndarray:

@@ -31,8 +31,8 @@ import shapely
 from rasterio import features
 from scipy import ndimage
 
-from permafusion.classes import CLASS_CODES
-from permafusion.grid import GridSpec
+from permafusion.tasks.degradation.classes import CLASS_CODES
+from permafusion.geo.grid import GridSpec
 
 #: Pixel size of the scene (and of the sensors' 10 m bands), metres.
 SCENE_RESOLUTION = 10.0

@@ -32,7 +32,7 @@ from permafusion.demo.scene import (
     snow_probability,
     thaw_fraction,
 )
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 #: Band order of the reflectance stack rendered here.
 S2_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08", "B11", "B12")

@@ -24,7 +24,7 @@ from permafusion.composite import lattice as lattice_module
 from permafusion.composite.blocks import BlockReader, RowStencil, reduce_by_blocks
 from permafusion.composite.lattice import Placement, _nearest, placement, placement_of
 from permafusion.composite.sar import speckle_filter_month
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 #: 28 x 28 pixels inside the 30 x 30 test files: two rows and columns of 16-pixel blocks, the last short.
 WIDE = GridSpec(EPSG, (X0 + 10, Y0 - 290, X0 + 290, Y0 - 10), 10.0)

@@ -22,7 +22,7 @@ from permafusion.composite import (
     open_composite,
     write_composite,
 )
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 EPSG = 32633
 X0, Y0 = 500000.0, 7000200.0  # top-left corner of every file

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import logging
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from faults import EXPIRED_TOKEN, TRUNCATE, fault_server, hang, rule, status
+from test_composite_read import GRID, s1_item
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/faults.py
-
-from faults import EXPIRED_TOKEN, TRUNCATE, fault_server, hang, rule, status  # noqa: E402
-from test_composite_read import GRID, s1_item  # noqa: E402
-
-from permafusion.composite import AssetReadError, SarSettings, build_sar_composite  # noqa: E402
-from permafusion.composite import blocks as blocks_module  # noqa: E402
-from permafusion.composite import read as read_module  # noqa: E402
-from permafusion.composite.read import drop_unreadable  # noqa: E402
-from permafusion.signing import forget_cached_token  # noqa: E402
+from permafusion.composite import AssetReadError, SarSettings, build_sar_composite
+from permafusion.composite import blocks as blocks_module
+from permafusion.composite import read as read_module
+from permafusion.composite.read import drop_unreadable
+from permafusion.geo.signing import forget_cached_token
 
 MONTH = ["2024-01"]
 SETTINGS = SarSettings(speckle_filter="none", chunksize=16)

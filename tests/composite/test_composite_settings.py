@@ -3,7 +3,7 @@ import pytest
 
 from permafusion.composite import OpticalSettings, SarSettings
 from permafusion.composite.dataset import make_dataset, month_starts
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 
 def test_settings_from_plain_dicts():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from permafusion.grid import GridSpec, grid_for_bbox
+from permafusion.geo.grid import GridSpec, grid_for_bbox
 
 #: A 2.56 km square on the Tibetan plateau (UTM 46N), 256 x 256 pixels at 10 m.
 SMALL_SIZE_PX = 256

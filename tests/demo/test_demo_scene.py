@@ -16,7 +16,7 @@ from permafusion.demo.scene import (
     thaw_fraction,
     world_grid,
 )
-from permafusion.grid import GridSpec
+from permafusion.geo.grid import GridSpec
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from permafusion.aoi import AOIError, aoi_from_mapping
-from permafusion.experiments import EXPERIMENT_METHODS, RANDOM_FOREST
-from permafusion.tiles import map_grid, processing_tiles
+from permafusion.geo.aoi import AOIError, aoi_from_mapping
+from permafusion.tasks.degradation.experiments import EXPERIMENT_METHODS, RANDOM_FOREST
+from permafusion.geo.tiles import map_grid, processing_tiles
 
 OVERRIDABLE_SECTIONS = ("search", "sar", "optical", "patches", "train", "predict")
 

@@ -1,8 +1,8 @@
 """Mosaic the tiles' class maps onto the AOI grid; write the COG and the area per class."""
 
-from permafusion.grid import GridSpec
-from permafusion.logs import setup_step_logging
-from permafusion.mapping import area_by_class, mosaic_class_maps, write_class_cog
+from permafusion.geo.grid import GridSpec
+from permafusion.core.logs import setup_step_logging
+from permafusion.products.maps import area_by_class, mosaic_class_maps, write_class_cog
 
 log = setup_step_logging(snakemake.log[0])
 grid = GridSpec.from_mapping(snakemake.params.grid)

@@ -2,10 +2,10 @@
 
 import rasterio
 
-from permafusion.composite.series import open_series
-from permafusion.folds import assign_regions
-from permafusion.logs import setup_step_logging
-from permafusion.patches import PatchSettings, TileSource, dataset_table, index_patches, write_patches
+from permafusion.series.stack import open_series
+from permafusion.learn.splits import assign_regions
+from permafusion.core.logs import setup_step_logging
+from permafusion.tasks.degradation.patches import PatchSettings, TileSource, dataset_table, index_patches, write_patches
 
 log = setup_step_logging(snakemake.log[0])
 settings = PatchSettings.from_mapping(snakemake.params.settings)

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from permafusion.logs import setup_step_logging
-from permafusion.search import EmptySearchError, load_items
+from permafusion.core.logs import setup_step_logging
+from permafusion.geo.search import EmptySearchError, load_items
 
 log = setup_step_logging(snakemake.log[0])
 search = snakemake.params.search

@@ -7,11 +7,11 @@ from permafusion.composite import (
     build_sar_composite,
 )
 from permafusion.composite.read import drop_unreadable, set_gdal_cache
-from permafusion.grid import GridSpec
-from permafusion.logs import setup_step_logging
-from permafusion.search import load_items
-from permafusion.signing import signer_for
-from permafusion.tiles import items_over_grid
+from permafusion.geo.grid import GridSpec
+from permafusion.core.logs import setup_step_logging
+from permafusion.geo.search import load_items
+from permafusion.geo.signing import signer_for
+from permafusion.geo.tiles import items_over_grid
 
 log = setup_step_logging(snakemake.log[0])
 sensor, month = snakemake.params.sensor, snakemake.wildcards.month

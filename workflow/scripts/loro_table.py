@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from permafusion.folds import fold_markdown, fold_table
-from permafusion.logs import setup_step_logging
-from permafusion.tables import load_metrics
+from permafusion.learn.splits import fold_markdown, fold_table
+from permafusion.core.logs import setup_step_logging
+from permafusion.tasks.degradation.tables import load_metrics
 
 log = setup_step_logging(snakemake.log[0])
 metrics = load_metrics(dict(zip(snakemake.params.regions, snakemake.input, strict=True)))

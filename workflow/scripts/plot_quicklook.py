@@ -4,9 +4,9 @@ import numpy as np
 from rasterio.enums import Resampling
 
 from permafusion.composite import tile_grid
-from permafusion.composite.series import open_series
-from permafusion.logs import setup_step_logging
-from permafusion.mapping import optical_rgb, plot_quicklook, preview_grid, read_class_map, resample_to_grid
+from permafusion.series.stack import open_series
+from permafusion.core.logs import setup_step_logging
+from permafusion.products.maps import optical_rgb, plot_quicklook, preview_grid, read_class_map, resample_to_grid
 
 log = setup_step_logging(snakemake.log[0])
 classes, map_grid = read_class_map(snakemake.input.map)

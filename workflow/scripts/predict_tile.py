@@ -3,12 +3,12 @@
 import numpy as np
 import torch
 
-from permafusion.composite.gaps import fill_gaps
-from permafusion.composite.series import open_series
-from permafusion.grid import GridSpec
-from permafusion.logs import setup_step_logging
-from permafusion.mapping import write_class_cog
-from permafusion.predict import class_map, load_model, observed_mask, predict_probabilities
+from permafusion.series.gaps import fill_gaps
+from permafusion.series.stack import open_series
+from permafusion.geo.grid import GridSpec
+from permafusion.core.logs import setup_step_logging
+from permafusion.products.maps import write_class_cog
+from permafusion.tasks.degradation.predict import class_map, load_model, observed_mask, predict_probabilities
 
 log = setup_step_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

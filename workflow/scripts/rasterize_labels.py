@@ -3,9 +3,9 @@
 import numpy as np
 import rasterio
 
-from permafusion.grid import GridSpec
-from permafusion.labels import rasterize_labels, read_labels
-from permafusion.logs import setup_step_logging
+from permafusion.geo.grid import GridSpec
+from permafusion.geo.labels import rasterize_labels, read_labels
+from permafusion.core.logs import setup_step_logging
 
 log = setup_step_logging(snakemake.log[0])
 grid = GridSpec.from_mapping(snakemake.params.grid)

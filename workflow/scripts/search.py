@@ -4,9 +4,9 @@ from contextlib import nullcontext
 
 import pystac
 
-from permafusion.logs import setup_step_logging
-from permafusion.search import EmptySearchError, SearchRequest, save_items, search_items
-from permafusion.stac_server import serve_local_catalog
+from permafusion.core.logs import setup_step_logging
+from permafusion.geo.search import EmptySearchError, SearchRequest, save_items, search_items
+from permafusion.geo.stac_server import serve_local_catalog
 
 log = setup_step_logging(snakemake.log[0])
 params = dict(snakemake.params.search)

@@ -6,8 +6,8 @@ leave-one-region-out folds (`loro_train`).
 
 from pathlib import Path
 
-from permafusion.logs import setup_step_logging
-from permafusion.train import TrainSettings, train_model
+from permafusion.core.logs import setup_step_logging
+from permafusion.tasks.degradation.train import TrainSettings, train_model
 
 log = setup_step_logging(snakemake.log[0])
 settings = TrainSettings.from_mapping({**snakemake.params.settings, "threads": snakemake.threads})

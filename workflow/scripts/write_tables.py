@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from permafusion.logs import setup_step_logging
-from permafusion.tables import write_tables
+from permafusion.core.logs import setup_step_logging
+from permafusion.tasks.degradation.tables import write_tables
 
 log = setup_step_logging(snakemake.log[0])
 metrics = dict(zip(snakemake.params.metric_methods, snakemake.input.metrics, strict=True))

@@ -1,0 +1,1 @@
+"""Engine basics every stage uses: atomic file writing, logging, class schemes, devices and precision."""

@@ -1,0 +1,72 @@
+"""Ground-truth polygons to a class raster on the processing grid.
+
+Unlabeled pixels get code 0 and are ignored by training and metrics; they are never a class. Pixels
+claimed by polygons of two different classes are ambiguous and also left at 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rasterio.features
+
+from permafusion.tasks.degradation.classes import CLASS_CODES, NODATA
+from permafusion.geo.grid import GridSpec
+
+
+class LabelError(ValueError):
+    """A label file that cannot be used; the message names the file and what to change."""
+
+
+def read_labels(path: str | Path, *, class_column: str = "class_code") -> gpd.GeoDataFrame:
+    """Read and check a ground-truth vector file (GeoPackage or anything GDAL reads).
+
+    Raises:
+        LabelError: missing, unreadable, no CRS, no class column, or codes outside 1..4.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LabelError(f"label file {path} does not exist: set `labels` in the AOI file to a GeoPackage")
+    try:
+        frame = gpd.read_file(path)
+    except Exception as error:  # pyogrio raises several types; all mean the same to the user
+        raise LabelError(
+            f"label file {path} is unreadable ({error}): replace it with a valid GeoPackage"
+        ) from error
+    if frame.crs is None:
+        raise LabelError(f"label file {path} has no CRS: assign one (e.g. EPSG:4326) and save it again")
+    if class_column not in frame.columns:
+        raise LabelError(f"label file {path} has no `{class_column}` column (columns: {list(frame.columns)})")
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    if frame.empty:
+        raise LabelError(f"label file {path} holds no geometry")
+    codes = {int(code) for code in frame[class_column].unique()}
+    unknown = codes - set(CLASS_CODES)
+    if unknown:
+        raise LabelError(
+            f"label file {path} has class codes {sorted(unknown)} in `{class_column}`; "
+            f"allowed: {list(CLASS_CODES)}"
+        )
+    return frame
+
+
+def rasterize_labels(
+    frame: gpd.GeoDataFrame, grid: GridSpec, *, class_column: str = "class_code"
+) -> np.ndarray:
+    """Burn labels onto a grid: uint8 codes 1..4, 0 where unlabeled or ambiguous."""
+    projected = frame.to_crs(grid.crs)
+    claims = np.zeros(grid.shape, dtype=np.uint8)  # how many classes claim each pixel
+    raster = np.zeros(grid.shape, dtype=np.uint8)
+    for code in CLASS_CODES:
+        shapes = list(projected.geometry[projected[class_column].astype(int) == code])
+        if not shapes:
+            continue
+        mask = rasterio.features.geometry_mask(
+            shapes, out_shape=grid.shape, transform=grid.transform, invert=True
+        )
+        claims += mask
+        raster[mask] = code
+    raster[claims > 1] = NODATA
+    return raster

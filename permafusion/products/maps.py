@@ -1,0 +1,159 @@
+"""Map products of an AOI: the class map COG, the area table and the quicklook figure."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio
+import rasterio.shutil
+from rasterio.enums import Resampling
+from rasterio.io import MemoryFile
+from rasterio.warp import reproject
+
+from permafusion.tasks.degradation.classes import CLASS_COLORS, CLASS_NAMES, NODATA
+from permafusion.geo.grid import GridSpec
+
+
+def write_class_cog(classes: np.ndarray, grid: GridSpec, path: str | Path) -> None:
+    """Write a uint8 class map as a Cloud-Optimized GeoTIFF with nodata 0, a colormap and class names.
+
+    Class names go into the band's GDAL metadata (``CLASS_1=...``), which lives inside the TIFF; the
+    colour table is the band's palette, so GIS tools show the legend without a sidecar file.
+    """
+    if classes.shape != grid.shape or classes.dtype != np.uint8:
+        raise ValueError(f"class map {classes.shape} {classes.dtype} does not fit grid {grid.shape} uint8")
+    path = Path(path)
+    profile = grid.raster_profile(dtype="uint8", nodata=NODATA)
+    tags = {f"CLASS_{code}": name for code, name in CLASS_NAMES.items()}
+    tags["CLASS_0"] = "no data"
+    with MemoryFile() as memory:
+        with memory.open(**profile) as dataset:
+            dataset.write(classes, 1)
+            dataset.write_colormap(1, CLASS_COLORS)
+            dataset.update_tags(1, **tags)
+            dataset.set_band_description(1, "permafrost degradation class")
+            dataset.update_tags(AREA_OR_POINT="Area")
+        tmp = path.with_name(path.name + ".tmp.tif")
+        with memory.open() as dataset:
+            rasterio.shutil.copy(
+                dataset, tmp, driver="COG", compress="DEFLATE", overview_resampling="NEAREST"
+            )
+    os.replace(tmp, path)
+
+
+def read_class_map(path: str | Path) -> tuple[np.ndarray, GridSpec]:
+    with rasterio.open(path) as dataset:
+        bounds = dataset.bounds
+        grid = GridSpec(
+            dataset.crs.to_epsg(), (bounds.left, bounds.bottom, bounds.right, bounds.top), dataset.res[0]
+        )
+        return dataset.read(1), grid
+
+
+def mosaic_class_maps(paths: Sequence[str | Path], grid: GridSpec) -> np.ndarray:
+    """Place tile class maps on the AOI grid; tiles in another UTM zone are reprojected (nearest)."""
+    mosaic = np.zeros(grid.shape, dtype=np.uint8)
+    for path in paths:
+        with rasterio.open(path) as dataset:
+            reproject(
+                source=rasterio.band(dataset, 1),
+                destination=mosaic,
+                dst_transform=grid.transform,
+                dst_crs=grid.crs,
+                dst_nodata=NODATA,
+                src_nodata=NODATA,
+                resampling=Resampling.nearest,
+                init_dest_nodata=False,
+            )
+    return mosaic
+
+
+def area_by_class(classes: np.ndarray, resolution: float) -> pd.DataFrame:
+    """Pixels and km² per class code, no data included as code 0."""
+    pixel_km2 = resolution * resolution / 1e6
+    rows = [
+        {"class_code": code, "class_name": name, "pixels": int((classes == code).sum())}
+        for code, name in {NODATA: "no data", **CLASS_NAMES}.items()
+    ]
+    table = pd.DataFrame(rows)
+    table["area_km2"] = (table["pixels"] * pixel_km2).round(4)
+    return table
+
+
+def optical_rgb(reflectance: np.ndarray) -> np.ndarray:
+    """A true-colour image (H, W, 3) in 0..1 from B04/B03/B02 reflectance (3, H, W), 2–98 % stretched."""
+    rgb = np.moveaxis(reflectance, 0, -1).astype(np.float32)
+    valid = np.isfinite(rgb).all(axis=-1)
+    if not valid.any():
+        return np.zeros(rgb.shape, np.float32)
+    low, high = np.percentile(rgb[valid], [2, 98])
+    stretched = np.clip((rgb - low) / max(high - low, 1e-6), 0, 1)
+    stretched[~valid] = 0
+    return stretched
+
+
+def plot_quicklook(classes: np.ndarray, rgb: np.ndarray, path: str | Path, *, title: str) -> None:
+    """The class map with its legend beside an optical composite of the same area, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    colors = [
+        (r / 255, g / 255, b / 255, a / 255) for r, g, b, a in (CLASS_COLORS[c] for c in sorted(CLASS_COLORS))
+    ]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 6), constrained_layout=True)
+    left.imshow(rgb, interpolation="nearest")
+    left.set_title("Sentinel-2 median composite (B04 B03 B02)")
+    right.imshow(classes, cmap=ListedColormap(colors), vmin=0, vmax=len(colors) - 1, interpolation="nearest")
+    right.set_title("Permafrost degradation class")
+    for axis in (left, right):
+        axis.set_xticks([])
+        axis.set_yticks([])
+    handles = [Patch(color=colors[code], label=f"{code} {name}") for code, name in CLASS_NAMES.items()]
+    right.legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    figure.suptitle(title)
+    tmp = Path(path).with_name(Path(path).name + ".tmp.png")
+    figure.savefig(tmp, dpi=110)
+    plt.close(figure)
+    os.replace(tmp, path)
+
+
+def preview_grid(grid: GridSpec, *, max_side: int = 1600) -> GridSpec:
+    """A coarser grid over the same area whose longer side has at most ``max_side`` pixels."""
+    factor = max(1, -(-max(grid.shape) // max_side))
+    resolution = grid.resolution * factor
+    minx, miny, maxx, maxy = grid.bounds
+    snapped = (
+        np.floor(minx / resolution) * resolution,
+        np.floor(miny / resolution) * resolution,
+        np.ceil(maxx / resolution) * resolution,
+        np.ceil(maxy / resolution) * resolution,
+    )
+    return GridSpec(grid.epsg, tuple(float(v) for v in snapped), resolution)  # type: ignore[arg-type]
+
+
+def resample_to_grid(
+    source: np.ndarray, source_grid: GridSpec, grid: GridSpec, *, resampling: Resampling, nodata: float
+) -> np.ndarray:
+    """Reproject a (bands, H, W) or (H, W) array from one grid to another."""
+    shape = (*source.shape[:-2], *grid.shape)
+    destination = np.full(shape, nodata, dtype=source.dtype)
+    reproject(
+        source=source,
+        destination=destination,
+        src_transform=source_grid.transform,
+        src_crs=source_grid.crs,
+        src_nodata=nodata,
+        dst_transform=grid.transform,
+        dst_crs=grid.crs,
+        dst_nodata=nodata,
+        resampling=resampling,
+    )
+    return destination

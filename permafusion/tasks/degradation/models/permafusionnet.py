@@ -1,0 +1,294 @@
+"""PermaFusionNet: dual-branch SAR/optical encoder, cross-modal gates, ConvLSTM, U-Net decoder (paper §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import nn
+
+from permafusion.tasks.degradation.models.convlstm import ConvLSTM
+from permafusion.tasks.degradation.models.gate import CrossModalGate
+
+
+def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Two 3x3 Conv-BN-ReLU layers (the convolutions carry no bias: BN follows)."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class PermaFusionNet(nn.Module):
+    """Per-pixel degradation classes from a SAR + optical time series.
+
+    Data flow, for ``L = len(encoder_widths)`` levels (4 in the paper):
+
+    1. Two encoders (SAR, optical) of ``L`` blocks [two 3x3 Conv-BN-ReLU, then 2x2 max-pool] run on all
+       ``B*T`` frames at once. Each branch continues on its own features; fusion does not feed back.
+    2. At every level a :class:`CrossModalGate` fuses the two block outputs (before pooling) into
+       ``F_l = A_l * Fs_l + (1 - A_l) * Fo_l``; these are the skip features (resolutions H ... H/2^(L-1)).
+    3. The deepest fused features, max-pooled to H/2^L, of the ``T`` steps run through a stacked
+       :class:`ConvLSTM` (paper: hidden 256, 128); the top layer's last hidden state ``h_T`` starts the
+       decoder.
+    4. A U-Net decoder: per level a 2x2 stride-2 transposed convolution, concatenation with that level's
+       fused skip features, two 3x3 Conv-BN-ReLU. A 1x1 convolution gives ``num_classes`` logits.
+
+    Skip features exist per time step but the decoder decodes one map, so ``skip_source`` chooses which
+    reach it: ``"mean"`` (default) averages the fused skip features over the T steps, ``"last"`` takes step
+    T only. The mean is the default because high-latitude months are often without optical data (polar
+    night, snow, cloud; filled with the band mean by normalisation), so one month alone is a fragile
+    source of spatial detail, and labels describe a multi-year state rather than the last month. The
+    temporal dynamics still reach the decoder through ``h_T``.
+
+    Output channel ``k`` stands for class code ``k + 1`` (see :mod:`permafusion.tasks.degradation.classes`).
+
+    Ablations of paper §5.3 are constructor flags; their defaults build the full model above (same modules,
+    same parameter initialisation order, bit-identical outputs for the same seed):
+
+    - ``temporal="single"`` (w/o temporal LSTM): the ConvLSTM is replaced by one order-free block [two
+      3x3 Conv-BN-ReLU to ``lstm_hidden[-1]`` channels] applied to each step's deepest fused features
+      independently, and the T results are averaged. The mean rather than the last month is used because
+      the last month alone is often without optical data at high latitude (polar night, snow), which would
+      confound "no temporal modelling" with "no optical data"; averaging keeps the information of all
+      months and removes only the sequence modelling. The decoder width is unchanged.
+    - ``fusion="concat"`` (w/o cross-modal attention): at every fused level ``[Fs; Fo]`` (2C channels) goes
+      through a 1x1 convolution (with bias) back to C instead of the gate;
+      :meth:`forward_with_attention` then returns no gates.
+    - ``shared_encoder=True`` (w/o dual branch): SAR and optical are each projected by a 1x1 convolution
+      to ``max(sar_channels, optical_channels)`` channels and run through one encoder (both modalities in
+      one batch, so batch-norm statistics are shared); fusion per level is unchanged.
+    - ``skips=False`` (w/o skip connections): the decoder upsamples ``h_T`` without encoder features
+      (blocks of ``w -> w`` channels). Only the deepest level is then fused (the shallow fused maps would
+      feed nothing), so ``forward_with_attention`` returns one gate, of the deepest level.
+    """
+
+    def __init__(
+        self,
+        sar_channels: int = 2,
+        optical_channels: int = 6,
+        num_classes: int = 4,
+        encoder_widths: Sequence[int] = (64, 128, 256, 512),
+        lstm_hidden: Sequence[int] = (256, 128),
+        gate_reduction: int = 16,
+        skip_source: Literal["mean", "last"] = "mean",
+        lstm_kernel_size: int = 3,
+        *,
+        temporal: Literal["convlstm", "single"] = "convlstm",
+        fusion: Literal["gate", "concat"] = "gate",
+        shared_encoder: bool = False,
+        skips: bool = True,
+    ) -> None:
+        """Build the network.
+
+        Args:
+            sar_channels: SAR bands per time step (VV, VH).
+            optical_channels: optical bands per time step (B02 B03 B04 B08 B11 B12).
+            num_classes: output classes (4 degradation classes).
+            encoder_widths: channels of the encoder levels, shallow first; H and W must be multiples of
+                ``2 ** len(encoder_widths)``.
+            lstm_hidden: hidden channels of the ConvLSTM layers, bottom first.
+            gate_reduction: squeeze ratio of the cross-modal gates.
+            skip_source: ``"mean"`` or ``"last"``: which time step(s) feed the skip connections.
+            lstm_kernel_size: gate convolution size of the ConvLSTM.
+            temporal: ``"convlstm"`` (paper) or ``"single"`` (ablation: per-step block averaged over T).
+            fusion: ``"gate"`` (paper: :class:`CrossModalGate`) or ``"concat"`` (ablation: 1x1 conv).
+            shared_encoder: ablation: one encoder for both modalities after a 1x1 projection each.
+            skips: ``False`` for the ablation without encoder skip connections.
+
+        Raises:
+            ValueError: for empty widths, non-positive sizes or an unknown ``skip_source``, ``temporal`` or
+                ``fusion``.
+        """
+        super().__init__()
+        if skip_source not in ("mean", "last"):
+            raise ValueError(f"skip_source must be 'mean' or 'last', got {skip_source!r}")
+        if temporal not in ("convlstm", "single"):
+            raise ValueError(f"temporal must be 'convlstm' or 'single', got {temporal!r}")
+        if fusion not in ("gate", "concat"):
+            raise ValueError(f"fusion must be 'gate' or 'concat', got {fusion!r}")
+        if len(encoder_widths) == 0 or min(encoder_widths) < 1:
+            raise ValueError(f"encoder_widths needs positive widths, got {tuple(encoder_widths)}")
+        if len(lstm_hidden) == 0 or min(lstm_hidden) < 1:
+            raise ValueError(f"lstm_hidden needs positive widths, got {tuple(lstm_hidden)}")
+        if min(sar_channels, optical_channels, num_classes) < 1:
+            raise ValueError("sar_channels, optical_channels and num_classes must be >= 1")
+        widths = tuple(int(w) for w in encoder_widths)
+        self.sar_channels = sar_channels
+        self.optical_channels = optical_channels
+        self.num_classes = num_classes
+        self.encoder_widths = widths
+        self.lstm_hidden = tuple(int(h) for h in lstm_hidden)
+        self.skip_source = skip_source
+        self.gate_reduction = gate_reduction
+        self.size_multiple = 2 ** len(widths)
+        self.temporal_mode = temporal
+        self.fusion = fusion
+        self.shared_encoder = shared_encoder
+        self.skips = skips
+        self.lstm_kernel_size = lstm_kernel_size
+        # Levels whose two branches are fused: all of them, or only the deepest without skips.
+        self.fused_levels = tuple(range(len(widths))) if skips else (len(widths) - 1,)
+
+        # Modules are created in the same order as the full model so that defaults keep its initialisation.
+        if shared_encoder:
+            common = max(sar_channels, optical_channels)
+            self.sar_projection = nn.Conv2d(sar_channels, common, kernel_size=1)
+            self.optical_projection = nn.Conv2d(optical_channels, common, kernel_size=1)
+            self.encoder = nn.ModuleList(
+                _conv_block(c_in, c_out) for c_in, c_out in zip((common, *widths[:-1]), widths, strict=True)
+            )
+        else:
+            self.sar_encoder = nn.ModuleList(
+                _conv_block(c_in, c_out)
+                for c_in, c_out in zip((sar_channels, *widths[:-1]), widths, strict=True)
+            )
+            self.optical_encoder = nn.ModuleList(
+                _conv_block(c_in, c_out)
+                for c_in, c_out in zip((optical_channels, *widths[:-1]), widths, strict=True)
+            )
+        fused_widths = [widths[level] for level in self.fused_levels]
+        if fusion == "gate":
+            self.gates = nn.ModuleList(CrossModalGate(w, reduction=gate_reduction) for w in fused_widths)
+        else:
+            self.concat_fusion = nn.ModuleList(nn.Conv2d(2 * w, w, kernel_size=1) for w in fused_widths)
+        self.pool = nn.MaxPool2d(2)
+        self.temporal: nn.Module
+        if temporal == "convlstm":
+            self.temporal = ConvLSTM(widths[-1], self.lstm_hidden, kernel_size=lstm_kernel_size)
+        else:
+            self.temporal = _conv_block(widths[-1], self.lstm_hidden[-1])
+
+        ups, blocks = [], []
+        c_in = self.lstm_hidden[-1]
+        for w in reversed(widths):
+            ups.append(nn.ConvTranspose2d(c_in, w, kernel_size=2, stride=2))
+            blocks.append(_conv_block(2 * w if skips else w, w))
+            c_in = w
+        self.up = nn.ModuleList(ups)
+        self.decoder = nn.ModuleList(blocks)
+        self.head = nn.Conv2d(widths[0], num_classes, kernel_size=1)
+
+    def _check_inputs(self, sar: torch.Tensor, optical: torch.Tensor) -> None:
+        if sar.ndim != 5 or optical.ndim != 5:
+            raise ValueError(
+                f"expected sar (B, T, {self.sar_channels}, H, W) and optical "
+                f"(B, T, {self.optical_channels}, H, W); "
+                f"got shapes {tuple(sar.shape)} and {tuple(optical.shape)}"
+            )
+        if sar.shape[2] != self.sar_channels or optical.shape[2] != self.optical_channels:
+            raise ValueError(
+                f"expected {self.sar_channels} SAR and {self.optical_channels} optical bands, "
+                f"got {sar.shape[2]} and {optical.shape[2]}"
+            )
+        if sar.shape[:2] != optical.shape[:2] or sar.shape[-2:] != optical.shape[-2:]:
+            raise ValueError(
+                f"SAR and optical must share B, T, H, W; got {tuple(sar.shape)} and {tuple(optical.shape)}"
+            )
+        h, w = sar.shape[-2:]
+        m = self.size_multiple
+        if h % m or w % m:
+            raise ValueError(f"H and W must be multiples of {m}, got {h}x{w}; pad or crop the input")
+
+    def forward_with_attention(
+        self, sar: torch.Tensor, optical: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and the cross-modal gates.
+
+        Args:
+            sar: (B, T, sar_channels, H, W), normalised, no NaN.
+            optical: (B, T, optical_channels, H, W), normalised, no NaN.
+
+        Returns:
+            Logits (B, num_classes, H, W) and, per fused encoder level (shallow first), the gate ``A`` as
+            (B, T, C_level): the weight given to SAR (1 - A goes to optical). With ``fusion="concat"`` the
+            list is empty; with ``skips=False`` it holds the deepest level only.
+        """
+        self._check_inputs(sar, optical)
+        b, t = sar.shape[:2]
+        xs = sar.reshape(b * t, *sar.shape[2:])
+        xo = optical.reshape(b * t, *optical.shape[2:])
+        if self.shared_encoder:
+            xs, xo = self.sar_projection(xs), self.optical_projection(xo)
+
+        skips: list[torch.Tensor] = []
+        attention: list[torch.Tensor] = []
+        fused = xs  # replaced at the first fused level
+        for level in range(len(self.encoder_widths)):
+            if level > 0:
+                xs, xo = self.pool(xs), self.pool(xo)
+            xs, xo = self._encode(level, xs, xo)
+            if level not in self.fused_levels:
+                continue
+            k = self.fused_levels.index(level)
+            if self.fusion == "gate":
+                fused, a = self.gates[k](xs, xo)
+                attention.append(a.reshape(b, t, -1))
+            else:
+                fused = self.concat_fusion[k](torch.cat([xs, xo], dim=1))
+            if self.skips:
+                skip = fused.reshape(b, t, *fused.shape[1:])
+                skips.append(skip.mean(dim=1) if self.skip_source == "mean" else skip[:, -1])
+
+        deep = self.pool(fused)
+        if self.temporal_mode == "convlstm":
+            _, states = self.temporal(deep.reshape(b, t, *deep.shape[1:]))
+            x = states[-1][0]  # h_T of the top ConvLSTM layer
+        else:
+            per_step = self.temporal(deep)
+            x = per_step.reshape(b, t, *per_step.shape[1:]).mean(dim=1)
+        if self.skips:
+            for up, block, skip in zip(self.up, self.decoder, reversed(skips), strict=True):
+                x = block(torch.cat([up(x), skip], dim=1))
+        else:
+            for up, block in zip(self.up, self.decoder, strict=True):
+                x = block(up(x))
+        return self.head(x), attention
+
+    def _encode(self, level: int, xs: torch.Tensor, xo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One encoder level for both modalities (own weights, or one shared encoder on one batch)."""
+        if self.shared_encoder:
+            both = self.encoder[level](torch.cat([xs, xo], dim=0))
+            return both[: xs.shape[0]], both[xs.shape[0] :]
+        return self.sar_encoder[level](xs), self.optical_encoder[level](xo)
+
+    def forward(self, sar: torch.Tensor, optical: torch.Tensor) -> torch.Tensor:
+        """Logits (B, num_classes, H, W) for sar (B, T, 2, H, W) and optical (B, T, 6, H, W).
+
+        Inputs are normalised and NaN-free (see :mod:`permafusion.tasks.degradation.normalize`); H, W multiples of 16
+        (``2 ** len(encoder_widths)``).
+        """
+        return self.forward_with_attention(sar, optical)[0]
+
+    @staticmethod
+    def sar_weight(attention: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Mean SAR weight (B, T) over channels and levels of :meth:`forward_with_attention` gates.
+
+        Raises:
+            ValueError: for an empty list (a model built with ``fusion="concat"`` has no gates).
+        """
+        if len(attention) == 0:
+            raise ValueError("no cross-modal gates to average: the model was built with fusion='concat'")
+        return torch.stack([a.mean(dim=-1) for a in attention], dim=0).mean(dim=0)
+
+    def model_kwargs(self) -> dict[str, object]:
+        """Plain constructor arguments (JSON-ready) that rebuild this architecture."""
+        return {
+            "sar_channels": self.sar_channels,
+            "optical_channels": self.optical_channels,
+            "num_classes": self.num_classes,
+            "encoder_widths": list(self.encoder_widths),
+            "lstm_hidden": list(self.lstm_hidden),
+            "gate_reduction": self.gate_reduction,
+            "skip_source": self.skip_source,
+            "lstm_kernel_size": self.lstm_kernel_size,
+            "temporal": self.temporal_mode,
+            "fusion": self.fusion,
+            "shared_encoder": self.shared_encoder,
+            "skips": self.skips,
+        }

@@ -1,0 +1,219 @@
+"""Training patches: 128x128 windows x 12 monthly steps, split train/validation/test by spatial blocks.
+
+Neighbouring patches share texture and often the same ground-truth polygon, so a random per-patch split
+leaks: splits are drawn per block of ``block`` x ``block`` patches, and a block goes whole to one split.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from permafusion.tasks.degradation.classes import CLASS_CODES, CLASS_NAMES, NODATA
+from permafusion.series.gaps import GapFill, fill_gaps
+from permafusion.tasks.degradation.patch_store import PatchArrays, PatchStoreWriter
+
+log = logging.getLogger(__name__)
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class PatchSettings:
+    """How patches are cut and split.
+
+    Args:
+        size: patch side in pixels.
+        stride: step between patch origins (size = no overlap).
+        time_steps: monthly steps per patch.
+        min_labeled_fraction: patches with fewer labeled pixels are dropped.
+        block: split unit, in patches per side.
+        fractions: share of patches per split (train, val, test).
+        seed: seed of the block shuffle.
+    """
+
+    size: int = 128
+    stride: int = 128
+    time_steps: int = 12
+    min_labeled_fraction: float = 0.05
+    block: int = 2
+    fractions: Mapping[str, float] = field(default_factory=lambda: {"train": 0.6, "val": 0.2, "test": 0.2})
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.size % 16:
+            raise ValueError(f"patches.size={self.size} must be a multiple of 16 (four 2x2 poolings)")
+        if not 0 < self.stride <= self.size:
+            raise ValueError(f"patches.stride={self.stride} must be in 1..size")
+        if set(self.fractions) != set(SPLITS) or abs(sum(self.fractions.values()) - 1) > 1e-6:
+            raise ValueError(
+                f"patches.fractions {dict(self.fractions)} must give train, val, test summing to 1"
+            )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> PatchSettings:
+        return cls(**dict(values))
+
+
+def patch_windows(shape: tuple[int, int], *, size: int, stride: int) -> list[tuple[int, int]]:
+    """Origins (row, col) of every whole window of ``size`` inside ``shape``, row-major."""
+    height, width = shape
+    return [(r, c) for r in range(0, height - size + 1, stride) for c in range(0, width - size + 1, stride)]
+
+
+def assign_splits(
+    blocks: Sequence[Any],
+    fractions: Mapping[str, float],
+    *,
+    seed: int,
+    strata: Sequence[Any] | None = None,
+) -> dict[Any, str]:
+    """Give each block one split so that, per stratum, patch counts approach ``fractions``.
+
+    Blocks are shuffled with ``seed`` and handed out one at a time to the split whose shortfall against
+    its target, summed over the block's strata (e.g. the patches' dominant classes), is largest; so every
+    class appears in every split in about the target proportion, as in the paper's Table 1. With three or
+    more blocks, every split gets at least one.
+
+    Args:
+        blocks: the block of each patch.
+        fractions: target share of patches per split.
+        seed: seed of the shuffle.
+        strata: the stratum of each patch; None treats all patches alike.
+    """
+    frame = pd.DataFrame({"block": list(blocks), "stratum": list(strata) if strata is not None else 0})
+    per_block = pd.crosstab(frame["block"], frame["stratum"])
+    order = list(per_block.index)
+    np.random.default_rng(seed).shuffle(order)
+    # big blocks first (stable sort keeps the shuffle among equals): small ones then even out the shares
+    order.sort(key=lambda block: -int(per_block.loc[block].sum()))
+    totals = per_block.sum(axis=0)
+    given = {split: pd.Series(0, index=per_block.columns) for split in SPLITS}
+    result: dict[Any, str] = {}
+    for position, block in enumerate(order):
+        counts = per_block.loc[block]
+        if position < len(SPLITS) and len(order) >= len(SPLITS):
+            # smallest targets first, so the held-out splits are never left empty
+            split = sorted(SPLITS, key=lambda s: fractions[s])[position]
+        else:
+            # each class's shortfall, relative to its total, weighted by the block's patches of that class
+            shortfall = {s: ((fractions[s] * totals - given[s]) / totals * counts).sum() for s in SPLITS}
+            split = max(SPLITS, key=lambda s: float(shortfall[s]))
+        result[block] = split
+        given[split] = given[split] + counts
+    return result
+
+
+@dataclass(frozen=True)
+class TileSource:
+    """One tile's inputs to patch cutting, as arrays (or lazy arrays) with .shape and slicing."""
+
+    name: str
+    sar: Any  # (T, 2, H, W) dB
+    optical: Any  # (T, 6, H, W) reflectance
+    label: np.ndarray  # (H, W) codes 0..4
+
+
+def _class_counts(label: np.ndarray) -> dict[int, int]:
+    return {code: int((label == code).sum()) for code in CLASS_CODES}
+
+
+def index_patches(tiles: Sequence[TileSource], settings: PatchSettings) -> pd.DataFrame:
+    """One row per kept patch: where it is, what it holds, which split it belongs to."""
+    rows = []
+    for tile in tiles:
+        for row_off, col_off in patch_windows(tile.label.shape, size=settings.size, stride=settings.stride):
+            window = tile.label[row_off : row_off + settings.size, col_off : col_off + settings.size]
+            counts = _class_counts(window)
+            labeled = sum(counts.values())
+            if labeled < settings.min_labeled_fraction * window.size:
+                continue
+            block_span = settings.size * settings.block
+            rows.append(
+                {
+                    "tile": tile.name,
+                    "row_off": row_off,
+                    "col_off": col_off,
+                    "block": f"{tile.name}/{row_off // block_span}/{col_off // block_span}",
+                    "labeled_fraction": labeled / window.size,
+                    "dominant_class": max(counts, key=lambda code: counts[code]),
+                    **{f"pixels_class_{code}": counts[code] for code in CLASS_CODES},
+                }
+            )
+    index = pd.DataFrame(rows)
+    if index.empty:
+        raise ValueError(
+            f"no {settings.size}x{settings.size} patch has {settings.min_labeled_fraction:.0%} labeled "
+            "pixels: "
+            "check that the label polygons overlap the AOI, or lower `patches.min_labeled_fraction`"
+        )
+    splits = assign_splits(
+        index["block"], settings.fractions, seed=settings.seed, strata=index["dominant_class"]
+    )
+    index["split"] = index["block"].map(splits)
+    index.insert(0, "patch_id", range(len(index)))
+    return index
+
+
+def dataset_table(index: pd.DataFrame) -> pd.DataFrame:
+    """Patches per class (dominant labeled class) and split, with totals: the paper's Table 1."""
+    table = pd.crosstab(index["dominant_class"], index["split"]).reindex(
+        index=list(CLASS_CODES), columns=list(SPLITS), fill_value=0
+    )
+    table["total"] = table.sum(axis=1)
+    table.loc["total"] = table.sum(axis=0)
+    table.insert(0, "class", [CLASS_NAMES.get(code, "total") for code in table.index])  # type: ignore[call-overload]
+    table.index.name = "class_code"
+    return table.reset_index()
+
+
+def write_patches(
+    tiles: Sequence[TileSource],
+    index: pd.DataFrame,
+    store: str | Path,
+    settings: PatchSettings,
+    *,
+    gap_fill: Mapping[str, GapFill] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Cut every indexed patch out of its tile and write it to the Zarr store.
+
+    Args:
+        gap_fill: temporal filling of unobserved months per sensor ("sar", "optical"); None fills nothing.
+            Filling is per pixel along time, so doing it window by window gives the same values as
+            doing it on the whole tile.
+    """
+    fill = {"sar": "none", "optical": "none", **(gap_fill or {})}
+
+    def window(values: Any, rows: slice, cols: slice, method: GapFill) -> np.ndarray:
+        array = np.asarray(values[:, :, rows, cols], dtype=np.float32)
+        observed = np.asarray(np.isfinite(array).all(axis=1))
+        return fill_gaps(array, observed, method)[0]
+
+    by_name = {tile.name: tile for tile in tiles}
+    writer = PatchStoreWriter(
+        store, count=len(index), time_steps=settings.time_steps, patch_size=settings.size
+    )
+    size = settings.size
+    for position, row in enumerate(index.itertuples()):
+        tile = by_name[row.tile]
+        rows = slice(row.row_off, row.row_off + size)
+        cols = slice(row.col_off, row.col_off + size)
+        label = tile.label[rows, cols].copy()
+        label[label > max(CLASS_CODES)] = NODATA
+        writer.write(
+            row.patch_id,
+            PatchArrays(
+                sar=window(tile.sar, rows, cols, fill["sar"]),
+                optical=window(tile.optical, rows, cols, fill["optical"]),
+                label=label,
+            ),
+        )
+        if progress is not None:
+            progress(position + 1, len(index))

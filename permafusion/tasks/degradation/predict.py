@@ -1,0 +1,226 @@
+"""Inference: load a checkpoint, classify patches, and predict whole tiles with blended sliding windows."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from permafusion.tasks.degradation.classes import NODATA, NUM_CLASSES
+from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
+from permafusion.tasks.degradation.models.registry import MODEL_NAMES, build_model
+from permafusion.tasks.degradation.normalize import NormStats, normalize_inputs, validate_norm_stats
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to :class:`torch.device`."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def load_model(
+    checkpoint: str | Path, device: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, NormStats]:
+    """Rebuild the trained network (in eval mode, on ``device``) and its normalisation statistics.
+
+    The checkpoint is read with ``torch.load(weights_only=True)``: it holds only tensors and plain types.
+    The network is rebuilt by :func:`permafusion.tasks.degradation.models.registry.build_model` from the checkpoint's
+    ``model_name`` and ``model_kwargs``; checkpoints written before ``model_name`` existed hold a
+    PermaFusionNet.
+
+    Raises:
+        FileNotFoundError: if the checkpoint does not exist.
+        ValueError: if it lacks the keys written by :func:`permafusion.tasks.degradation.train.train_model` or names an
+            unknown model.
+    """
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found; run the train step first")
+    target = resolve_device(device)
+    payload: dict[str, Any] = torch.load(path, map_location=target, weights_only=True)
+    missing = {"state_dict", "model_kwargs", "norm_stats"} - set(payload)
+    if missing:
+        raise ValueError(f"checkpoint {path} lacks {sorted(missing)}; it was not written by train_model")
+    name = str(payload.get("model_name", "permafusionnet"))
+    if name not in MODEL_NAMES:
+        raise ValueError(
+            f"checkpoint {path} holds model {name!r}, unknown here; known: {', '.join(MODEL_NAMES)}"
+        )
+    model = build_model(name, preset=None, **payload["model_kwargs"])
+    model.load_state_dict(payload["state_dict"])
+    model.to(target).eval()
+    return model, validate_norm_stats(payload["norm_stats"])
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.inference_mode()
+def predict_patches(
+    model: torch.nn.Module,
+    norm_stats: NormStats,
+    sar: np.ndarray,
+    optical: np.ndarray,
+    *,
+    batch_size: int = 8,
+) -> np.ndarray:
+    """Class probabilities (N, K, P, P) float32 for whole patches (P a multiple of 16).
+
+    Args:
+        model: any network of :mod:`permafusion.tasks.degradation.models.registry`, put in eval mode here.
+        norm_stats: statistics from the checkpoint.
+        sar: (N, T, 2, P, P) dB with NaN where unobserved.
+        optical: (N, T, 6, P, P) reflectance with NaN.
+        batch_size: patches per forward pass.
+    """
+    model.eval()
+    device = _device_of(model)
+    out: np.ndarray | None = None
+    for start in range(0, sar.shape[0], batch_size):
+        stop = start + batch_size
+        s, o = normalize_inputs(
+            torch.as_tensor(sar[start:stop], device=device),
+            torch.as_tensor(optical[start:stop], device=device),
+            norm_stats,
+        )
+        probs = torch.softmax(model(s, o), dim=1).float().cpu().numpy()
+        if out is None:
+            out = np.empty((sar.shape[0], *probs.shape[1:]), dtype=np.float32)
+        out[start:stop] = probs
+    if out is None:  # no patches
+        return np.empty((0, int(getattr(model, "num_classes", NUM_CLASSES)), *sar.shape[-2:]), np.float32)
+    return out
+
+
+def blend_weights(length: int, overlap: int) -> np.ndarray:
+    """1-D window weight: 1 in the middle, a sin² taper over ``overlap`` pixels at each end, never 0."""
+    i = np.arange(length, dtype=np.float64) + 0.5
+    if overlap <= 0:
+        return np.ones(length, dtype=np.float32)
+    ramp = np.minimum(1.0, np.minimum(i, length - i) / overlap)
+    return (np.sin(0.5 * math.pi * ramp) ** 2).astype(np.float32)
+
+
+def _starts(size: int, window: int, stride: int) -> list[int]:
+    starts = list(range(0, size - window + 1, stride))
+    if starts[-1] != size - window:
+        starts.append(size - window)
+    return starts
+
+
+@torch.inference_mode()
+def predict_probabilities(
+    model: PermaFusionNet,
+    norm_stats: NormStats,
+    sar: np.ndarray,
+    optical: np.ndarray,
+    *,
+    window: int = 128,
+    overlap: int = 32,
+    batch_size: int = 8,
+    return_attention: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Class probabilities over a whole tile of any size, from overlapping windows blended without seams.
+
+    The tile gets a mirrored margin of ``overlap // 2`` pixels (more if it is smaller than one window) so
+    that its edges see context; windows of ``window`` pixels (shrunk to the tile, rounded up to a multiple
+    of 16, on small tiles) step by ``window - overlap``, the last one flush with the far edge. Each window's
+    softmax is weighted by a separable sin² taper (:func:`blend_weights`) and the sums are divided by the
+    summed weights, so every pixel's probabilities still sum to 1 and no hard window edge shows.
+
+    Args:
+        model: trained network (see :func:`load_model`); its device is used.
+        norm_stats: statistics from the checkpoint.
+        sar: (T, 2, H, W) float32 dB, NaN where unobserved.
+        optical: (T, 6, H, W) float32 reflectance, NaN where unobserved.
+        window: window size, a multiple of 16 (the training patch size is a good choice).
+        overlap: pixels shared by neighbouring windows, ``0 <= overlap < window``.
+        batch_size: windows per forward pass.
+        return_attention: also return the blended mean SAR weight of the gates per month, (T, H, W).
+
+    Returns:
+        (K, H, W) float32 probabilities, channel k = class code k+1; with ``return_attention`` a tuple
+        ``(probabilities, sar_weight)``. The class map is ``argmax + 1``; set it to 0 where
+        :func:`observed_mask` is False (see :func:`class_map`).
+
+    Raises:
+        ValueError: for bad shapes, a window that is not a multiple of 16 or a bad overlap.
+    """
+    m = model.size_multiple
+    if window % m or window <= 0:
+        raise ValueError(f"window must be a positive multiple of {m}, got {window}")
+    if not 0 <= overlap < window:
+        raise ValueError(f"overlap must be in 0..{window - 1}, got {overlap}")
+    if (
+        sar.ndim != 4
+        or optical.ndim != 4
+        or sar.shape[0] != optical.shape[0]
+        or sar.shape[2:] != optical.shape[2:]
+    ):
+        raise ValueError(
+            "expected sar (T, 2, H, W) and optical (T, 6, H, W) on one grid, "
+            f"got {sar.shape} and {optical.shape}"
+        )
+    model.eval()
+    device = _device_of(model)
+    t, _, height, width = sar.shape
+    margin = overlap // 2
+    win = [min(window, math.ceil((n + 2 * margin) / m) * m) for n in (height, width)]
+    pads = []
+    for n, w in zip((height, width), win, strict=True):
+        extra = max(0, w - (n + 2 * margin))
+        pads.append((margin + extra // 2, margin + extra - extra // 2))
+    spec = ((0, 0), (0, 0), *pads)
+    sar_p = np.pad(np.asarray(sar, dtype=np.float32), spec, mode="symmetric")
+    opt_p = np.pad(np.asarray(optical, dtype=np.float32), spec, mode="symmetric")
+    hp, wp = sar_p.shape[-2:]
+
+    weight = np.outer(blend_weights(win[0], overlap), blend_weights(win[1], overlap))
+    weight_t = torch.as_tensor(weight, device=device)
+    probs = torch.zeros((model.num_classes, hp, wp), dtype=torch.float32, device=device)
+    total = torch.zeros((hp, wp), dtype=torch.float32, device=device)
+    attention = torch.zeros((t, hp, wp), dtype=torch.float32, device=device) if return_attention else None
+
+    corners = [
+        (y, x) for y in _starts(hp, win[0], win[0] - overlap) for x in _starts(wp, win[1], win[1] - overlap)
+    ]
+    for start in range(0, len(corners), batch_size):
+        batch = corners[start : start + batch_size]
+        s = np.stack([sar_p[..., y : y + win[0], x : x + win[1]] for y, x in batch])
+        o = np.stack([opt_p[..., y : y + win[0], x : x + win[1]] for y, x in batch])
+        s_t, o_t = normalize_inputs(
+            torch.as_tensor(s, device=device), torch.as_tensor(o, device=device), norm_stats
+        )
+        logits, gates = model.forward_with_attention(s_t, o_t)
+        p = torch.softmax(logits.float(), dim=1)
+        sar_weight = model.sar_weight(gates).float() if attention is not None else None
+        for i, (y, x) in enumerate(batch):
+            probs[:, y : y + win[0], x : x + win[1]] += p[i] * weight_t
+            total[y : y + win[0], x : x + win[1]] += weight_t
+            if attention is not None and sar_weight is not None:
+                attention[:, y : y + win[0], x : x + win[1]] += sar_weight[i][:, None, None] * weight_t
+
+    y0, x0 = pads[0][0], pads[1][0]
+    crop = (slice(y0, y0 + height), slice(x0, x0 + width))
+    result = (probs / total)[(slice(None), *crop)].cpu().numpy().astype(np.float32)
+    if attention is None:
+        return result
+    return result, (attention / total)[(slice(None), *crop)].cpu().numpy().astype(np.float32)
+
+
+def observed_mask(sar: np.ndarray, optical: np.ndarray) -> np.ndarray:
+    """(H, W) True where any month has any finite SAR or optical value."""
+    return np.isfinite(sar).any(axis=(0, 1)) | np.isfinite(optical).any(axis=(0, 1))
+
+
+def class_map(probabilities: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """uint8 class codes ``argmax + 1``, and ``NODATA`` (0) where ``valid`` is False."""
+    codes = (np.argmax(probabilities, axis=0) + 1).astype(np.uint8)
+    if valid is not None:
+        codes[~valid] = NODATA
+    return codes

@@ -1,0 +1,68 @@
+"""PermaFusionNet shapes, gradients, presets and error messages."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from permafusion.tasks.degradation.models import MODEL_PRESETS, PermaFusionNet, model_kwargs_for_preset
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("preset", sorted(MODEL_PRESETS))
+def test_output_shape_per_preset(preset: str) -> None:
+    torch.manual_seed(0)
+    model = PermaFusionNet(**model_kwargs_for_preset(preset))
+    print(f"PermaFusionNet[{preset}]: {count_parameters(model):,} parameters")
+    sar, optical = torch.randn(1, 2, 2, 32, 32), torch.randn(1, 2, 6, 32, 32)
+    logits, attention = model.forward_with_attention(sar, optical)
+    assert logits.shape == (1, 4, 32, 32)
+    widths = MODEL_PRESETS[preset]["encoder_widths"]
+    assert [tuple(a.shape) for a in attention] == [(1, 2, w) for w in widths]
+    assert all(bool(((a > 0) & (a < 1)).all()) for a in attention)
+    assert model.sar_weight(attention).shape == (1, 2)
+
+
+def test_parameter_counts_of_presets() -> None:
+    paper = count_parameters(PermaFusionNet(**model_kwargs_for_preset("paper")))
+    small = count_parameters(PermaFusionNet(**model_kwargs_for_preset("small")))
+    print(f"parameters: paper {paper:,}, small {small:,}")
+    assert paper == 28_711_932
+    assert small < 1_000_000
+
+
+@pytest.mark.parametrize("skip_source", ["mean", "last"])
+def test_gradients_reach_both_encoders(skip_source: str) -> None:
+    torch.manual_seed(0)
+    model = PermaFusionNet(
+        encoder_widths=(4, 8, 8, 8), lstm_hidden=(8, 4), gate_reduction=2, skip_source=skip_source
+    )
+    logits = model(torch.randn(2, 3, 2, 16, 48), torch.randn(2, 3, 6, 16, 48))
+    assert logits.shape == (2, 4, 16, 48)
+    logits.square().mean().backward()
+    for encoder in (model.sar_encoder, model.optical_encoder):
+        grad = encoder[0][0].weight.grad
+        assert grad is not None and grad.abs().sum() > 0
+    assert model.temporal.cells[0].conv.weight.grad.abs().sum() > 0
+
+
+def test_model_kwargs_rebuild_the_model() -> None:
+    model = PermaFusionNet(**model_kwargs_for_preset("small"), skip_source="last")
+    clone = PermaFusionNet(**model.model_kwargs())
+    clone.load_state_dict(model.state_dict())
+    assert clone.skip_source == "last"
+
+
+def test_errors_say_what_is_wrong() -> None:
+    model = PermaFusionNet(**model_kwargs_for_preset("small"))
+    with pytest.raises(ValueError, match="multiples of 16"):
+        model(torch.zeros(1, 2, 2, 24, 32), torch.zeros(1, 2, 6, 24, 32))
+    with pytest.raises(ValueError, match="6 optical bands"):
+        model(torch.zeros(1, 2, 2, 32, 32), torch.zeros(1, 2, 4, 32, 32))
+    with pytest.raises(ValueError, match="share B, T"):
+        model(torch.zeros(1, 2, 2, 32, 32), torch.zeros(1, 3, 6, 32, 32))
+    with pytest.raises(ValueError, match="skip_source"):
+        PermaFusionNet(skip_source="first")  # type: ignore[arg-type]
