@@ -7,9 +7,9 @@ import numpy as np
 import shapely
 from rasterio import features
 
-from permafusion.tasks.degradation.classes import CLASS_NAMES
 from permafusion.demo.scene import DemoScene
 from permafusion.geo.grid import GridSpec
+from permafusion.tasks.degradation.classes import DEGRADATION
 
 
 def truth_raster(scene: DemoScene, grid: GridSpec) -> np.ndarray:
@@ -56,12 +56,12 @@ def label_polygons(
     """
     box = shapely.box(*grid.bounds)
     clipped = [shapely.intersection(cell, box) for cell in scene.cells]
-    candidates: dict[int, list[int]] = {code: [] for code in CLASS_NAMES}
+    candidates: dict[int, list[int]] = {code: [] for code in DEGRADATION.codes}
     for i, (geom, code) in enumerate(zip(clipped, scene.cell_classes, strict=True)):
         if geom.area > (4 * shrink_m) ** 2:
             candidates[int(code)].append(i)
     chosen: list[int] = []
-    for code in CLASS_NAMES:
+    for code in DEGRADATION.codes:
         cells = candidates[code]
         if not cells:
             continue
@@ -77,7 +77,11 @@ def label_polygons(
         code = int(scene.cell_classes[i])
         # Densify before reprojecting so straight UTM edges stay faithful in lon/lat.
         rows.append(
-            {"class_code": code, "class_name": CLASS_NAMES[code], "geometry": shapely.segmentize(geom, 50.0)}
+            {
+                "class_code": code,
+                "class_name": DEGRADATION.names[code],
+                "geometry": shapely.segmentize(geom, 50.0),
+            }
         )
     gdf = gpd.GeoDataFrame(
         rows, geometry="geometry", crs=grid.crs, columns=["class_code", "class_name", "geometry"]

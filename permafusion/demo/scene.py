@@ -31,8 +31,8 @@ import shapely
 from rasterio import features
 from scipy import ndimage
 
-from permafusion.tasks.degradation.classes import CLASS_CODES
 from permafusion.geo.grid import GridSpec
+from permafusion.tasks.degradation.classes import DEGRADATION
 
 #: Pixel size of the scene (and of the sensors' 10 m bands), metres.
 SCENE_RESOLUTION = 10.0
@@ -267,7 +267,7 @@ def _assign_classes(rng: np.random.Generator, n: int, fractions: tuple[float, ..
         if counts[i] == 0 and n >= len(counts):
             counts[int(np.argmax(counts))] -= 1
             counts[i] = 1
-    codes = np.repeat(np.asarray(CLASS_CODES, dtype=np.uint8), counts)
+    codes = np.repeat(np.asarray(DEGRADATION.codes, dtype=np.uint8), counts)
     return rng.permutation(codes)
 
 

@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import rasterio.features
 
-from permafusion.tasks.degradation.classes import CLASS_CODES, NODATA
+from permafusion.core.classes import NODATA, ClassScheme
 from permafusion.geo.grid import GridSpec
 
 
@@ -20,11 +20,13 @@ class LabelError(ValueError):
     """A label file that cannot be used; the message names the file and what to change."""
 
 
-def read_labels(path: str | Path, *, class_column: str = "class_code") -> gpd.GeoDataFrame:
+def read_labels(
+    path: str | Path, *, scheme: ClassScheme, class_column: str = "class_code"
+) -> gpd.GeoDataFrame:
     """Read and check a ground-truth vector file (GeoPackage or anything GDAL reads).
 
     Raises:
-        LabelError: missing, unreadable, no CRS, no class column, or codes outside 1..4.
+        LabelError: missing, unreadable, no CRS, no class column, or codes that are not classes of ``scheme``.
     """
     path = Path(path)
     if not path.is_file():
@@ -43,23 +45,23 @@ def read_labels(path: str | Path, *, class_column: str = "class_code") -> gpd.Ge
     if frame.empty:
         raise LabelError(f"label file {path} holds no geometry")
     codes = {int(code) for code in frame[class_column].unique()}
-    unknown = codes - set(CLASS_CODES)
+    unknown = codes - set(scheme.codes)
     if unknown:
         raise LabelError(
             f"label file {path} has class codes {sorted(unknown)} in `{class_column}`; "
-            f"allowed: {list(CLASS_CODES)}"
+            f"allowed ({scheme.title}): {list(scheme.codes)}"
         )
     return frame
 
 
 def rasterize_labels(
-    frame: gpd.GeoDataFrame, grid: GridSpec, *, class_column: str = "class_code"
+    frame: gpd.GeoDataFrame, grid: GridSpec, *, scheme: ClassScheme, class_column: str = "class_code"
 ) -> np.ndarray:
-    """Burn labels onto a grid: uint8 codes 1..4, 0 where unlabeled or ambiguous."""
+    """Burn labels onto a grid: uint8 class codes of ``scheme``, 0 where unlabeled or ambiguous."""
     projected = frame.to_crs(grid.crs)
     claims = np.zeros(grid.shape, dtype=np.uint8)  # how many classes claim each pixel
     raster = np.zeros(grid.shape, dtype=np.uint8)
-    for code in CLASS_CODES:
+    for code in scheme.codes:
         shapes = list(projected.geometry[projected[class_column].astype(int) == code])
         if not shapes:
             continue

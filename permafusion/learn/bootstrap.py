@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from permafusion.tasks.degradation.classes import CLASS_NAMES
+from permafusion.core.classes import ClassScheme
 
 #: Replicates processed at once (bounds memory to CHUNK x N counts).
 CHUNK = 256
@@ -52,7 +52,7 @@ def bootstrap_ci(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
-    class_names: dict[int, str] | None = None,
+    scheme: ClassScheme,
 ) -> dict[str, Any]:
     """Percentile bootstrap intervals of OA, kappa, mean F1, mean IoU and per-class F1.
 
@@ -62,7 +62,7 @@ def bootstrap_ci(
         n_boot: number of replicates.
         seed: seed of the resampling (same seed, same intervals).
         level: coverage of the intervals.
-        class_names: code -> name, default the four permafrost classes.
+        scheme: the classes of the matrices.
 
     Returns:
         JSON-ready ``{"level", "n_boot", "seed", "patches", "unit", "overall_accuracy": [lo, hi],
@@ -73,8 +73,7 @@ def bootstrap_ci(
         ValueError: for no patches, a bad shape, ``n_boot < 1`` or a level outside (0, 1).
     """
     cms = np.asarray(patch_cms)
-    names = CLASS_NAMES if class_names is None else class_names
-    codes = sorted(names)
+    names, codes = scheme.names, list(scheme.codes)
     if cms.ndim != 3 or cms.shape[1:] != (len(codes), len(codes)):
         raise ValueError(f"expected (N, {len(codes)}, {len(codes)}) per-patch matrices, got {cms.shape}")
     n = cms.shape[0]

@@ -1,32 +1,23 @@
-"""Multi-process training with DistributedDataParallel: a torchrun entry point and a spawn helper.
+"""Process groups for multi-process training: under ``torchrun`` or spawned locally, NCCL or gloo.
 
-On GPUs, one process per GPU with NCCL::
-
-    python -m torch.distributed.run --nproc_per_node=2 -m permafusion.learn.distributed \\
-        --patches patches.zarr --index index.csv --checkpoint model.pt --history history.csv \\
-        --settings '{"preset": "small", "epochs": 100}' --resume
-
-On CPU (``"device": "cpu"`` in the settings, or no CUDA) the backend is gloo. :func:`train_model` does the
-sharding; only rank 0 writes the checkpoint, the training state and the history.
+A task's training entry point hands a function to :func:`run_in_group` (under torchrun, with the ranks
+of :func:`torchrun_ranks`) or :func:`spawn` (local processes); the function gets this process's device
+and runs the task's training, and :func:`permafusion.learn.loop.fit` sees the group and shards. On CUDA
+there is one process per GPU with NCCL; on CPU (``device="cpu"``, or no CUDA) the backend is gloo.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from permafusion.tasks.degradation.train import TrainSettings, train_model
-
-LOG = logging.getLogger(__name__)
+Result = TypeVar("Result")
 
 
 def backend_for(device: str) -> str:
@@ -41,72 +32,68 @@ def process_device(device: str, local_rank: int) -> str:
     return "cpu" if backend_for(device) == "gloo" else f"cuda:{local_rank}"
 
 
-def _train_in_group(
+def torchrun_ranks() -> dict[str, int]:
+    """``rank``, ``world_size`` and ``local_rank`` from the variables torchrun sets.
+
+    Raises:
+        RuntimeError: when not started by torchrun (no RANK).
+    """
+    if "RANK" not in os.environ:
+        raise RuntimeError("start it with python -m torch.distributed.run (torchrun), which sets RANK")
+    return {
+        "rank": int(os.environ["RANK"]),
+        "world_size": int(os.environ["WORLD_SIZE"]),
+        "local_rank": int(os.environ.get("LOCAL_RANK", os.environ["RANK"])),
+    }
+
+
+def run_in_group(
+    fn: Callable[..., Result],
+    *,
     rank: int,
     world_size: int,
     local_rank: int,
     init_method: str,
-    train_kwargs: dict[str, Any],
-) -> dict[str, Any]:
-    settings: TrainSettings = train_kwargs["settings"]
-    backend = backend_for(settings.device)
-    device = process_device(settings.device, local_rank)
-    if device.startswith("cuda"):
-        torch.cuda.set_device(torch.device(device))
+    device: str,
+    args: tuple[Any, ...] = (),
+) -> Result:
+    """Call ``fn(process_device, *args)`` inside an initialised process group, then destroy the group."""
+    backend = backend_for(device)
+    mine = process_device(device, local_rank)
+    if mine.startswith("cuda"):
+        torch.cuda.set_device(torch.device(mine))
     dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world_size)
     try:
-        settings = TrainSettings.from_mapping({**settings.to_dict(), "device": device})
-        return train_model(**{**train_kwargs, "settings": settings})
+        return fn(mine, *args)
     finally:
         dist.destroy_process_group()
 
 
-def _spawned(rank: int, world_size: int, init_method: str, train_kwargs: dict[str, Any]) -> None:
-    _train_in_group(rank, world_size, rank, init_method, train_kwargs)
-
-
-def spawn_training(*, nprocs: int, init_file: Path, **train_kwargs: Any) -> None:
-    """Run :func:`train_model` in ``nprocs`` local processes (``torch.multiprocessing.spawn``).
-
-    Args:
-        nprocs: number of processes (one per GPU on CUDA).
-        init_file: a path, not yet existing, for the file rendezvous of the processes.
-        **train_kwargs: the keyword arguments of :func:`train_model`.
-    """
-    init_method = Path(init_file).resolve().as_uri()
-    mp.spawn(_spawned, args=(nprocs, init_method, train_kwargs), nprocs=nprocs, join=True)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point under ``torchrun`` (reads RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT)."""
-    parser = argparse.ArgumentParser(prog="python -m permafusion.learn.distributed", description=__doc__)
-    parser.add_argument("--patches", type=Path, required=True)
-    parser.add_argument("--index", type=Path, required=True)
-    parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--history", type=Path, required=True)
-    parser.add_argument("--settings", default="{}", help="training settings as a JSON object")
-    parser.add_argument("--resume", action="store_true", help="continue from the training state")
-    args = parser.parse_args(argv)
-    if "RANK" not in os.environ:
-        parser.error("start it with python -m torch.distributed.run (torchrun), which sets RANK")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = TrainSettings.from_mapping(json.loads(args.settings))
-    _train_in_group(
-        int(os.environ["RANK"]),
-        int(os.environ["WORLD_SIZE"]),
-        int(os.environ.get("LOCAL_RANK", os.environ["RANK"])),
-        "env://",
-        {
-            "patches": args.patches,
-            "index": args.index,
-            "checkpoint": args.checkpoint,
-            "history": args.history,
-            "settings": settings,
-            "resume": args.resume,
-            "log": LOG,
-        },
+def _spawned(
+    rank: int, fn: Callable[..., Any], world_size: int, init_method: str, device: str, args: Any
+) -> None:
+    run_in_group(
+        fn,
+        rank=rank,
+        world_size=world_size,
+        local_rank=rank,
+        init_method=init_method,
+        device=device,
+        args=args,
     )
 
 
-if __name__ == "__main__":
-    main()
+def spawn(
+    fn: Callable[..., Any], *, nprocs: int, init_file: Path, device: str, args: tuple[Any, ...] = ()
+) -> None:
+    """Run ``fn(process_device, *args)`` in ``nprocs`` local processes of one group.
+
+    Args:
+        fn: a module-level function (it is pickled into the processes).
+        nprocs: number of processes (one per GPU on CUDA).
+        init_file: a path, not yet existing, for the file rendezvous of the processes.
+        device: the training device setting (``"auto"``, ``"cpu"``, ``"cuda"``).
+        args: further arguments of ``fn``.
+    """
+    init_method = Path(init_file).resolve().as_uri()
+    mp.spawn(_spawned, args=(fn, nprocs, init_method, device, args), nprocs=nprocs, join=True)

@@ -1,6 +1,6 @@
 """Training loss: cross-entropy plus soft Dice (equal weights by default), ignoring unlabeled pixels.
 
-Targets are passed as class **codes** (uint8/int, 0 = unlabeled, 1..4 = classes), exactly as stored in the
+Targets are passed as class **codes** (uint8/int, 0 = unlabeled, 1..K = classes), exactly as stored in the
 patch store. Internally the target index is ``code - 1`` with ``ignore_index = -1``, so code 0 never
 contributes to either term, and logits channel ``k`` is matched with code ``k + 1``.
 """
@@ -11,16 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from permafusion.tasks.degradation.classes import NODATA
-
 IGNORE_INDEX = -1
 
 
 def codes_to_targets(labels: torch.Tensor) -> torch.Tensor:
     """Class codes (0 unlabeled, 1..K) to int64 targets (``IGNORE_INDEX`` unlabeled, 0..K-1)."""
-    return (
-        labels.long() - 1 if NODATA == 0 else torch.where(labels == NODATA, IGNORE_INDEX, labels.long() - 1)
-    )
+    return labels.long() - 1  # code 0 (no data in every class scheme) becomes IGNORE_INDEX
 
 
 def soft_dice_loss(logits: torch.Tensor, targets: torch.Tensor, *, eps: float = 1.0) -> torch.Tensor:

@@ -13,12 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from permafusion.tasks.degradation.classes import CLASS_NAMES, NODATA, NUM_CLASSES
+from permafusion.core.classes import NODATA, ClassScheme
 
 
-def confusion_matrix(
-    reference: np.ndarray, predicted: np.ndarray, *, num_classes: int = NUM_CLASSES
-) -> np.ndarray:
+def confusion_matrix(reference: np.ndarray, predicted: np.ndarray, *, num_classes: int) -> np.ndarray:
     """(K, K) int64 counts over labeled pixels; ``[i, j]`` = reference code i+1 predicted as code j+1.
 
     Args:
@@ -49,9 +47,7 @@ def _labeled_codes(ref: np.ndarray, pred: np.ndarray, num_classes: int) -> tuple
     return ref, pred
 
 
-def per_patch_confusion(
-    reference: np.ndarray, predicted: np.ndarray, *, num_classes: int = NUM_CLASSES
-) -> np.ndarray:
+def per_patch_confusion(reference: np.ndarray, predicted: np.ndarray, *, num_classes: int) -> np.ndarray:
     """(N, K, K) int64 confusion matrices, one per patch (first axis), same conventions as above.
 
     Their sum over the first axis is :func:`confusion_matrix` of all patches; kept apart they let
@@ -125,7 +121,7 @@ def _json_float(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def metrics_report(cm: np.ndarray, *, class_names: dict[int, str] | None = None) -> dict[str, Any]:
+def metrics_report(cm: np.ndarray, *, scheme: ClassScheme) -> dict[str, Any]:
     """JSON-ready metrics of a confusion matrix.
 
     Returns:
@@ -133,8 +129,7 @@ def metrics_report(cm: np.ndarray, *, class_names: dict[int, str] | None = None)
         "f1", "iou", "precision", "recall", "support"}}, "confusion_matrix": [[...]], "class_codes",
         "class_names"}``; undefined values are ``None``.
     """
-    names = CLASS_NAMES if class_names is None else class_names
-    codes = sorted(names)
+    names, codes = scheme.names, list(scheme.codes)
     if cm.shape != (len(codes), len(codes)):
         raise ValueError(f"confusion matrix {cm.shape} does not match {len(codes)} classes")
     tp = np.diag(cm).astype(np.float64)

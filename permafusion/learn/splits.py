@@ -1,9 +1,13 @@
-"""Cross-validation folds over the patch index: leave one region out (seed 000, §5).
+"""Every way the engine splits samples into train, validation and test, in one place.
 
-An AOI may name regions (``regions:`` in its YAML: name -> [west, south, east, north] in degrees).
-:func:`assign_regions` puts each patch in the region holding its centre, :func:`fold_index` turns the
-index into one fold's (the region's patches are the test split; the other patches train, with their
-validation split kept for choosing the epoch), and :func:`fold_table` summarises the folds' metrics.
+- **Blocks** (:func:`assign_splits`): samples carry a group (a spatial block of patches, a site, a
+  station) and a group goes whole to one split, so neighbouring or repeated samples never leak between
+  training and test; groups are dealt out stratified (e.g. by dominant class).
+- **Regions / sites** (:func:`assign_regions`, :func:`fold_index`): leave one named region out. An AOI
+  may name regions (``regions:`` in its YAML: name -> [west, south, east, north] in degrees); a sample
+  belongs to the region holding its centre; a fold tests on one region and trains on the others, keeping
+  their validation split for choosing the epoch.
+- **Time** (:func:`time_split`): train on early dates, validate and test on later ones, for series.
 """
 
 from __future__ import annotations
@@ -16,6 +20,51 @@ import numpy as np
 import pandas as pd
 from affine import Affine
 from rasterio.warp import transform as transform_coords
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+def assign_splits(
+    blocks: Sequence[Any],
+    fractions: Mapping[str, float],
+    *,
+    seed: int,
+    strata: Sequence[Any] | None = None,
+) -> dict[Any, str]:
+    """Give each block one split so that, per stratum, patch counts approach ``fractions``.
+
+    Blocks are shuffled with ``seed`` and handed out one at a time to the split whose shortfall against
+    its target, summed over the block's strata (e.g. the patches' dominant classes), is largest; so every
+    class appears in every split in about the target proportion, as in the paper's Table 1. With three or
+    more blocks, every split gets at least one.
+
+    Args:
+        blocks: the block of each patch.
+        fractions: target share of patches per split.
+        seed: seed of the shuffle.
+        strata: the stratum of each patch; None treats all patches alike.
+    """
+    frame = pd.DataFrame({"block": list(blocks), "stratum": list(strata) if strata is not None else 0})
+    per_block = pd.crosstab(frame["block"], frame["stratum"])
+    order = list(per_block.index)
+    np.random.default_rng(seed).shuffle(order)
+    # big blocks first (stable sort keeps the shuffle among equals): small ones then even out the shares
+    order.sort(key=lambda block: -int(per_block.loc[block].sum()))
+    totals = per_block.sum(axis=0)
+    given = {split: pd.Series(0, index=per_block.columns) for split in SPLITS}
+    result: dict[Any, str] = {}
+    for position, block in enumerate(order):
+        counts = per_block.loc[block]
+        if position < len(SPLITS) and len(order) >= len(SPLITS):
+            # smallest targets first, so the held-out splits are never left empty
+            split = sorted(SPLITS, key=lambda s: fractions[s])[position]
+        else:
+            # each class's shortfall, relative to its total, weighted by the block's patches of that class
+            shortfall = {s: ((fractions[s] * totals - given[s]) / totals * counts).sum() for s in SPLITS}
+            split = max(SPLITS, key=lambda s: float(shortfall[s]))
+        result[block] = split
+        given[split] = given[split] + counts
+    return result
 
 
 def _read_index(index: Path | pd.DataFrame) -> pd.DataFrame:
@@ -97,55 +146,22 @@ def fold_index(index: pd.DataFrame, region: str, *, region_column: str = "region
     return fold
 
 
-def fold_table(metrics: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per held-out region (OA, mean F1 with its interval, kappa, test patches), then the mean.
+def time_split(dates: Sequence[Any], *, val_start: Any, test_start: Any) -> np.ndarray:
+    """The split of each sample by its date: train before ``val_start``, val until ``test_start``, test after.
 
-    The mean row averages OA, mean F1, kappa and the baseline over regions (each region weighs the
-    same); it has no interval and no patch count.
+    Args:
+        dates: one date (anything numpy reads as datetime64) per sample, e.g. a window's last day.
+        val_start: first date of the validation period.
+        test_start: first date of the test period, after ``val_start``.
+
+    Returns:
+        An array of ``"train"``, ``"val"`` and ``"test"``, one per sample.
+
+    Raises:
+        ValueError: if ``test_start`` is not after ``val_start``.
     """
-    rows = []
-    for region, scores in metrics.items():
-        model = scores["model"]
-        low, high = model.get("ci95", {}).get("mean_f1", [np.nan, np.nan])
-        rows.append(
-            {
-                "held_out_region": region,
-                "test_patches": scores.get("patches", np.nan),
-                "overall_accuracy": model["overall_accuracy"],
-                "mean_f1": model["mean_f1"],
-                "mean_f1_ci_low": low,
-                "mean_f1_ci_high": high,
-                "kappa": model.get("kappa", np.nan),
-                "majority_mean_f1": scores["majority_baseline"]["mean_f1"],
-            }
-        )
-    table = pd.DataFrame(rows)
-    mean = table.drop(columns="held_out_region").mean(numeric_only=True)
-    # the regions' intervals do not average into an interval of the mean, nor patch counts into one
-    mean[["test_patches", "mean_f1_ci_low", "mean_f1_ci_high"]] = np.nan
-    mean["held_out_region"] = "mean over regions"
-    table.loc[len(table)] = mean  # (aligned by column; pd.concat warns about the all-NaN cells)
-    return table
-
-
-def fold_markdown(table: pd.DataFrame) -> str:
-    """:func:`fold_table` as a Markdown table: OA and mean F1 in percent, with the interval."""
-    from permafusion.tasks.degradation.tables import DASH, markdown_table, with_ci
-
-    rows = [
-        [
-            str(row.held_out_region),
-            DASH if pd.isna(row.test_patches) else f"{float(row.test_patches):g}",
-            with_ci(row.overall_accuracy, None, percent=True),
-            with_ci(
-                row.mean_f1,
-                None if pd.isna(row.mean_f1_ci_low) else [row.mean_f1_ci_low, row.mean_f1_ci_high],
-                percent=True,
-            ),
-            with_ci(row.kappa, None, percent=False),
-            with_ci(row.majority_mean_f1, None, percent=True),
-        ]
-        for row in table.itertuples()
-    ]
-    header = ["held-out region", "test patches", "OA %", "mean F1 % [95 % CI]", "kappa", "majority mF1 %"]
-    return markdown_table(header, rows)
+    when = np.asarray(dates, dtype="datetime64[D]")
+    val, test = np.datetime64(val_start, "D"), np.datetime64(test_start, "D")
+    if not test > val:
+        raise ValueError(f"test_start {test} must come after val_start {val}")
+    return np.where(when < val, "train", np.where(when < test, "val", "test"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,11 +13,12 @@ from rasterio.enums import Resampling
 from rasterio.io import MemoryFile
 from rasterio.warp import reproject
 
-from permafusion.tasks.degradation.classes import CLASS_COLORS, CLASS_NAMES, NODATA
+from permafusion.core.classes import NODATA, ClassScheme
+from permafusion.core.files import atomic_write
 from permafusion.geo.grid import GridSpec
 
 
-def write_class_cog(classes: np.ndarray, grid: GridSpec, path: str | Path) -> None:
+def write_class_cog(classes: np.ndarray, grid: GridSpec, path: str | Path, *, scheme: ClassScheme) -> None:
     """Write a uint8 class map as a Cloud-Optimized GeoTIFF with nodata 0, a colormap and class names.
 
     Class names go into the band's GDAL metadata (``CLASS_1=...``), which lives inside the TIFF; the
@@ -28,21 +28,18 @@ def write_class_cog(classes: np.ndarray, grid: GridSpec, path: str | Path) -> No
         raise ValueError(f"class map {classes.shape} {classes.dtype} does not fit grid {grid.shape} uint8")
     path = Path(path)
     profile = grid.raster_profile(dtype="uint8", nodata=NODATA)
-    tags = {f"CLASS_{code}": name for code, name in CLASS_NAMES.items()}
-    tags["CLASS_0"] = "no data"
+    tags = {f"CLASS_{code}": scheme.name_of(code) for code in (*scheme.codes, NODATA)}
     with MemoryFile() as memory:
         with memory.open(**profile) as dataset:
             dataset.write(classes, 1)
-            dataset.write_colormap(1, CLASS_COLORS)
+            dataset.write_colormap(1, scheme.colormap())
             dataset.update_tags(1, **tags)
-            dataset.set_band_description(1, "permafrost degradation class")
+            dataset.set_band_description(1, scheme.title)
             dataset.update_tags(AREA_OR_POINT="Area")
-        tmp = path.with_name(path.name + ".tmp.tif")
-        with memory.open() as dataset:
+        with memory.open() as dataset, atomic_write(path, suffix=".tif") as tmp:
             rasterio.shutil.copy(
                 dataset, tmp, driver="COG", compress="DEFLATE", overview_resampling="NEAREST"
             )
-    os.replace(tmp, path)
 
 
 def read_class_map(path: str | Path) -> tuple[np.ndarray, GridSpec]:
@@ -72,12 +69,12 @@ def mosaic_class_maps(paths: Sequence[str | Path], grid: GridSpec) -> np.ndarray
     return mosaic
 
 
-def area_by_class(classes: np.ndarray, resolution: float) -> pd.DataFrame:
+def area_by_class(classes: np.ndarray, resolution: float, *, scheme: ClassScheme) -> pd.DataFrame:
     """Pixels and km² per class code, no data included as code 0."""
     pixel_km2 = resolution * resolution / 1e6
     rows = [
         {"class_code": code, "class_name": name, "pixels": int((classes == code).sum())}
-        for code, name in {NODATA: "no data", **CLASS_NAMES}.items()
+        for code, name in ((c, scheme.name_of(c)) for c in (NODATA, *scheme.codes))
     ]
     table = pd.DataFrame(rows)
     table["area_km2"] = (table["pixels"] * pixel_km2).round(4)
@@ -96,7 +93,9 @@ def optical_rgb(reflectance: np.ndarray) -> np.ndarray:
     return stretched
 
 
-def plot_quicklook(classes: np.ndarray, rgb: np.ndarray, path: str | Path, *, title: str) -> None:
+def plot_quicklook(
+    classes: np.ndarray, rgb: np.ndarray, path: str | Path, *, scheme: ClassScheme, title: str
+) -> None:
     """The class map with its legend beside an optical composite of the same area, as a PNG."""
     import matplotlib
 
@@ -105,24 +104,22 @@ def plot_quicklook(classes: np.ndarray, rgb: np.ndarray, path: str | Path, *, ti
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    colors = [
-        (r / 255, g / 255, b / 255, a / 255) for r, g, b, a in (CLASS_COLORS[c] for c in sorted(CLASS_COLORS))
-    ]
+    colormap = scheme.colormap()
+    colors = [(r / 255, g / 255, b / 255, a / 255) for r, g, b, a in (colormap[c] for c in sorted(colormap))]
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 6), constrained_layout=True)
     left.imshow(rgb, interpolation="nearest")
     left.set_title("Sentinel-2 median composite (B04 B03 B02)")
     right.imshow(classes, cmap=ListedColormap(colors), vmin=0, vmax=len(colors) - 1, interpolation="nearest")
-    right.set_title("Permafrost degradation class")
+    right.set_title(scheme.title[:1].upper() + scheme.title[1:])
     for axis in (left, right):
         axis.set_xticks([])
         axis.set_yticks([])
-    handles = [Patch(color=colors[code], label=f"{code} {name}") for code, name in CLASS_NAMES.items()]
+    handles = [Patch(color=colors[code], label=f"{code} {name}") for code, name in scheme.names.items()]
     right.legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     figure.suptitle(title)
-    tmp = Path(path).with_name(Path(path).name + ".tmp.png")
-    figure.savefig(tmp, dpi=110)
+    with atomic_write(path, suffix=".png") as tmp:
+        figure.savefig(tmp, dpi=110)
     plt.close(figure)
-    os.replace(tmp, path)
 
 
 def preview_grid(grid: GridSpec, *, max_side: int = 1600) -> GridSpec:

@@ -5,6 +5,7 @@ from shapely.geometry import box
 
 from permafusion.geo.grid import GridSpec
 from permafusion.geo.labels import LabelError, rasterize_labels, read_labels
+from permafusion.tasks.degradation.classes import DEGRADATION
 
 GRID = GridSpec(32646, (488000, 3850000, 489280, 3851280), 10)  # 128 x 128
 
@@ -25,7 +26,7 @@ def test_polygons_burn_their_codes_and_overlaps_stay_unlabeled(tmp_path):
             box(488320, 3850640, 488960, 3850960),
         ],
     )  # overlaps class 1
-    raster = rasterize_labels(read_labels(path), GRID)
+    raster = rasterize_labels(read_labels(path, scheme=DEGRADATION), GRID, scheme=DEGRADATION)
     assert raster.dtype == np.uint8 and raster.shape == (128, 128)
     assert raster[0, 0] == 1 and raster[127, 127] == 3 and raster[127, 0] == 0
     assert raster[40, 40] == 0  # claimed by classes 1 and 2: ambiguous, ignored
@@ -34,17 +35,17 @@ def test_polygons_burn_their_codes_and_overlaps_stay_unlabeled(tmp_path):
 
 def test_lonlat_labels_are_reprojected(tmp_path):
     path = _write(tmp_path, [4], [box(92.8, 34.7, 93.0, 34.9)], crs="EPSG:4326")
-    assert (rasterize_labels(read_labels(path), GRID) == 4).all()
+    assert (rasterize_labels(read_labels(path, scheme=DEGRADATION), GRID, scheme=DEGRADATION) == 4).all()
 
 
 def test_missing_unreadable_and_wrong_label_files_say_what_to_change(tmp_path):
     with pytest.raises(LabelError, match="does not exist.*labels"):
-        read_labels(tmp_path / "nope.gpkg")
+        read_labels(tmp_path / "nope.gpkg", scheme=DEGRADATION)
     broken = tmp_path / "broken.gpkg"
     broken.write_bytes(b"not a geopackage")
     with pytest.raises(LabelError, match="unreadable"):
-        read_labels(broken)
+        read_labels(broken, scheme=DEGRADATION)
     with pytest.raises(LabelError, match="class codes \\[7\\]"):
-        read_labels(_write(tmp_path, [7], [box(0, 0, 1, 1)]))
+        read_labels(_write(tmp_path, [7], [box(0, 0, 1, 1)]), scheme=DEGRADATION)
     with pytest.raises(LabelError, match="no `class_code` column"):
-        read_labels(_write(tmp_path, [1], [box(0, 0, 1, 1)], column="kind"))
+        read_labels(_write(tmp_path, [1], [box(0, 0, 1, 1)], column="kind"), scheme=DEGRADATION)

@@ -9,6 +9,7 @@ import pytest
 
 from permafusion.learn.bootstrap import bootstrap_ci
 from permafusion.learn.metrics import metrics_report
+from permafusion.tasks.degradation.classes import DEGRADATION
 
 
 def random_patch_cms(n: int, seed: int = 0) -> np.ndarray:
@@ -27,9 +28,9 @@ def test_interval_contains_estimate_and_shrinks_with_more_patches() -> None:
     widths = []
     for n in (20, 320):
         cms = random_patch_cms(n)
-        ci = bootstrap_ci(cms, n_boot=400, seed=1)
+        ci = bootstrap_ci(cms, n_boot=400, seed=1, scheme=DEGRADATION)
         json.dumps(ci)
-        point = metrics_report(cms.sum(axis=0))
+        point = metrics_report(cms.sum(axis=0), scheme=DEGRADATION)
         for key in ("overall_accuracy", "mean_f1", "kappa", "mean_iou"):
             lo, hi = ci[key]
             assert lo <= point[key] <= hi, (n, key)
@@ -42,19 +43,23 @@ def test_interval_contains_estimate_and_shrinks_with_more_patches() -> None:
 
 def test_bootstrap_is_seeded_and_handles_absent_classes() -> None:
     cms = random_patch_cms(30)
-    assert bootstrap_ci(cms, n_boot=100, seed=3) == bootstrap_ci(cms, n_boot=100, seed=3)
-    assert bootstrap_ci(cms, n_boot=100, seed=3) != bootstrap_ci(cms, n_boot=100, seed=4)
+    assert bootstrap_ci(cms, n_boot=100, seed=3, scheme=DEGRADATION) == bootstrap_ci(
+        cms, n_boot=100, seed=3, scheme=DEGRADATION
+    )
+    assert bootstrap_ci(cms, n_boot=100, seed=3, scheme=DEGRADATION) != bootstrap_ci(
+        cms, n_boot=100, seed=4, scheme=DEGRADATION
+    )
     cms[:, 3, :] = 0
     cms[:, :, 3] = 0  # class 4 neither present nor predicted: undefined, not 0
-    assert list(bootstrap_ci(cms, n_boot=50)["per_class_f1"].values())[3] is None
-    single = bootstrap_ci(cms[:1], n_boot=10)
+    assert list(bootstrap_ci(cms, n_boot=50, scheme=DEGRADATION)["per_class_f1"].values())[3] is None
+    single = bootstrap_ci(cms[:1], n_boot=10, scheme=DEGRADATION)
     assert single["overall_accuracy"][0] == single["overall_accuracy"][1]
 
 
 def test_bootstrap_errors() -> None:
     with pytest.raises(ValueError, match="no patches"):
-        bootstrap_ci(np.zeros((0, 4, 4), dtype=np.int64))
+        bootstrap_ci(np.zeros((0, 4, 4), dtype=np.int64), scheme=DEGRADATION)
     with pytest.raises(ValueError, match=r"\(N, 4, 4\)"):
-        bootstrap_ci(np.zeros((3, 3, 3), dtype=np.int64))
+        bootstrap_ci(np.zeros((3, 3, 3), dtype=np.int64), scheme=DEGRADATION)
     with pytest.raises(ValueError, match="n_boot"):
-        bootstrap_ci(random_patch_cms(3), n_boot=0)
+        bootstrap_ci(random_patch_cms(3), n_boot=0, scheme=DEGRADATION)

@@ -15,16 +15,17 @@ from permafusion.learn.metrics import (
     metrics_report,
     per_patch_confusion,
 )
+from permafusion.tasks.degradation.classes import DEGRADATION
 
 
 def test_confusion_matrix_and_scores() -> None:
     reference = np.array([[1, 1, 1, 1, 2, 2, 3, 0, 0]])
     predicted = np.array([[1, 1, 1, 2, 2, 2, 1, 4, 3]])
-    cm = confusion_matrix(reference, predicted)
+    cm = confusion_matrix(reference, predicted, num_classes=4)
     expected = np.array([[3, 1, 0, 0], [0, 2, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
     np.testing.assert_array_equal(cm, expected)  # unlabeled pixels (0) are skipped
 
-    report = metrics_report(cm)
+    report = metrics_report(cm, scheme=DEGRADATION)
     json.dumps(report)
     assert report["overall_accuracy"] == pytest.approx(5 / 7)
     f1 = {v["code"]: v["f1"] for v in report["per_class"].values()}
@@ -50,7 +51,7 @@ def test_kappa_edge_cases() -> None:
     one_class = np.zeros((4, 4), dtype=np.int64)
     one_class[0, 0] = 9  # chance agreement is already 1: kappa undefined
     assert math.isnan(cohen_kappa(one_class))
-    assert metrics_report(one_class)["kappa"] is None
+    assert metrics_report(one_class, scheme=DEGRADATION)["kappa"] is None
     # predicting the majority everywhere: no better than chance
     majority = np.array([[6, 0, 0, 0], [3, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
     assert cohen_kappa(majority) == pytest.approx(0.0)
@@ -60,16 +61,18 @@ def test_per_patch_confusion_sums_to_the_whole() -> None:
     rng = np.random.default_rng(0)
     reference = rng.integers(0, 5, (3, 8, 8))
     predicted = rng.integers(1, 5, (3, 8, 8))
-    per_patch = per_patch_confusion(reference, predicted)
+    per_patch = per_patch_confusion(reference, predicted, num_classes=4)
     assert per_patch.shape == (3, 4, 4)
-    np.testing.assert_array_equal(per_patch.sum(axis=0), confusion_matrix(reference, predicted))
-    np.testing.assert_array_equal(per_patch[1], confusion_matrix(reference[1], predicted[1]))
+    np.testing.assert_array_equal(
+        per_patch.sum(axis=0), confusion_matrix(reference, predicted, num_classes=4)
+    )
+    np.testing.assert_array_equal(per_patch[1], confusion_matrix(reference[1], predicted[1], num_classes=4))
     with pytest.raises(ValueError, match="predicted codes"):
-        per_patch_confusion(np.array([[1]]), np.array([[0]]))
+        per_patch_confusion(np.array([[1]]), np.array([[0]]), num_classes=4)
 
 
 def test_bad_codes_are_rejected() -> None:
     with pytest.raises(ValueError, match="predicted codes"):
-        confusion_matrix(np.array([1, 2]), np.array([0, 2]))
+        confusion_matrix(np.array([1, 2]), np.array([0, 2]), num_classes=4)
     with pytest.raises(ValueError, match="shape"):
-        confusion_matrix(np.array([1, 2]), np.array([1]))
+        confusion_matrix(np.array([1, 2]), np.array([1]), num_classes=4)

@@ -1,10 +1,9 @@
-"""Leave-one-region-out folds."""
+"""Splits: blocks, leave-one-region-out folds, time."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from affine import Affine
@@ -12,10 +11,10 @@ from rasterio.crs import CRS
 
 from permafusion.learn.splits import (
     assign_regions,
+    assign_splits,
     fold_index,
-    fold_markdown,
-    fold_table,
     region_names,
+    time_split,
 )
 
 
@@ -80,22 +79,42 @@ def test_fold_index_holds_out_one_region_and_keeps_validation_elsewhere() -> Non
         fold_index(no_val, "a")
 
 
-def test_fold_table_lists_regions_and_their_mean() -> None:
-    def scores(oa: float, f1: float) -> dict:
-        return {
-            "patches": 4,
-            "model": {
-                "overall_accuracy": oa,
-                "mean_f1": f1,
-                "kappa": 0.5,
-                "ci95": {"mean_f1": [f1 - 0.1, f1 + 0.1]},
-            },
-            "majority_baseline": {"mean_f1": 0.2},
-        }
+def test_assign_splits_gives_every_split_a_block_and_keeps_blocks_whole():
+    blocks = [f"b{i // 4}" for i in range(40)]  # 10 blocks of 4 patches
+    splits = assign_splits(blocks, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=3)
+    assert set(splits.values()) == {"train", "val", "test"}
+    per_split = pd.Series([splits[b] for b in blocks]).value_counts()
+    assert per_split["train"] == 24 and per_split["val"] == 8 and per_split["test"] == 8
+    assert splits == assign_splits(blocks, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=3)
 
-    table = fold_table({"a": scores(0.8, 0.6), "b": scores(0.6, 0.4)})
-    assert list(table["held_out_region"]) == ["a", "b", "mean over regions"]
-    np.testing.assert_allclose(table.loc[2, ["overall_accuracy", "mean_f1"]].astype(float), [0.7, 0.5])
-    assert table.loc[2, ["test_patches", "mean_f1_ci_low"]].isna().all()  # no interval for the mean
-    text = fold_markdown(table)
-    assert "| a " in text and "60.0 [50.0, 70.0]" in text and "mean over regions" in text
+
+def test_assign_splits_stratifies_by_class():
+    # 40 single-patch blocks: 30 of class 1, 10 of class 4
+    blocks = list(range(40))
+    strata = [1] * 30 + [4] * 10
+    splits = assign_splits(blocks, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=0, strata=strata)
+    table = pd.crosstab(pd.Series(strata, name="class"), pd.Series([splits[b] for b in blocks], name="split"))
+    assert table.loc[1].to_dict() == {"test": 6, "train": 18, "val": 6}
+    assert table.loc[4].to_dict() == {"test": 2, "train": 6, "val": 2}
+
+
+def test_stations_go_whole_to_one_split() -> None:
+    # the same function splits any grouping: here 12 stations with 30 daily windows each
+    stations = [f"st{i // 30}" for i in range(360)]
+    splits = assign_splits(stations, {"train": 0.5, "val": 0.25, "test": 0.25}, seed=1)
+    assert set(splits) == set(stations)
+    assert sorted(pd.Series(list(splits.values())).value_counts().to_dict().items()) == [
+        ("test", 3),
+        ("train", 6),
+        ("val", 3),
+    ]
+
+
+def test_time_split_keeps_the_future_out_of_training() -> None:
+    dates = pd.date_range("2018-01-01", "2023-12-31", freq="MS")
+    split = time_split(dates, val_start="2022-01-01", test_start="2023-01-01")
+    assert set(split[dates < "2022-01-01"]) == {"train"}
+    assert set(split[(dates >= "2022-01-01") & (dates < "2023-01-01")]) == {"val"}
+    assert set(split[dates >= "2023-01-01"]) == {"test"}
+    with pytest.raises(ValueError, match="must come after"):
+        time_split(dates, val_start="2023-01-01", test_start="2022-01-01")

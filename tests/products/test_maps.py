@@ -3,6 +3,7 @@ import rasterio
 
 from permafusion.geo.grid import GridSpec
 from permafusion.products.maps import area_by_class, mosaic_class_maps, plot_quicklook, write_class_cog
+from permafusion.tasks.degradation.classes import DEGRADATION
 
 GRID = GridSpec(32646, (488000.0, 3850000.0, 490560.0, 3852560.0), 10.0)
 
@@ -18,7 +19,7 @@ def _classes():
 
 def test_class_cog_is_tiled_with_colormap_names_and_nodata(tmp_path):
     path = tmp_path / "map.tif"
-    write_class_cog(_classes(), GRID, path)
+    write_class_cog(_classes(), GRID, path, scheme=DEGRADATION)
     with rasterio.open(path) as dataset:
         assert dataset.nodata == 0 and dataset.dtypes[0] == "uint8"
         assert dataset.crs.to_epsg() == 32646 and dataset.res == (10.0, 10.0)
@@ -31,7 +32,7 @@ def test_class_cog_is_tiled_with_colormap_names_and_nodata(tmp_path):
 
 
 def test_area_by_class_counts_pixels_and_square_kilometres():
-    table = area_by_class(_classes(), 10.0).set_index("class_code")
+    table = area_by_class(_classes(), 10.0, scheme=DEGRADATION).set_index("class_code")
     assert table.loc[1, "pixels"] == 256 * 64
     assert table.loc[1, "area_km2"] == round(256 * 64 * 100 / 1e6, 4)
     assert table.loc[0, "pixels"] == 56 * 128
@@ -40,7 +41,7 @@ def test_area_by_class_counts_pixels_and_square_kilometres():
 
 def test_mosaic_places_tiles_on_the_aoi_grid(tmp_path):
     left = GridSpec(32646, (488000.0, 3850000.0, 489280.0, 3852560.0), 10.0)
-    write_class_cog(_classes()[:, :128], left, tmp_path / "a.tif")
+    write_class_cog(_classes()[:, :128], left, tmp_path / "a.tif", scheme=DEGRADATION)
     mosaic = mosaic_class_maps([tmp_path / "a.tif"], GRID)
     np.testing.assert_array_equal(mosaic[:, :128], _classes()[:, :128])
     assert (mosaic[:, 128:] == 0).all()
@@ -48,5 +49,5 @@ def test_mosaic_places_tiles_on_the_aoi_grid(tmp_path):
 
 def test_quicklook_is_written(tmp_path):
     rgb = np.random.default_rng(0).random((*GRID.shape, 3))
-    plot_quicklook(_classes(), rgb, tmp_path / "q.png", title="demo")
+    plot_quicklook(_classes(), rgb, tmp_path / "q.png", title="demo", scheme=DEGRADATION)
     assert (tmp_path / "q.png").stat().st_size > 10_000

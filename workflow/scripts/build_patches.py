@@ -2,10 +2,16 @@
 
 import rasterio
 
-from permafusion.series.stack import open_series
-from permafusion.learn.splits import assign_regions
 from permafusion.core.logs import setup_step_logging
-from permafusion.tasks.degradation.patches import PatchSettings, TileSource, dataset_table, index_patches, write_patches
+from permafusion.learn.splits import assign_regions
+from permafusion.series.stack import open_series
+from permafusion.tasks.degradation.patches import (
+    PatchSettings,
+    TileSource,
+    dataset_table,
+    index_patches,
+    write_patches,
+)
 
 log = setup_step_logging(snakemake.log[0])
 settings = PatchSettings.from_mapping(snakemake.params.settings)

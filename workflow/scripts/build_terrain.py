@@ -1,10 +1,10 @@
 """Elevation and slope of one tile from the Copernicus DEM items."""
 
-from permafusion.geo.grid import GridSpec
+from permafusion.composite.terrain import build_terrain, write_terrain
 from permafusion.core.logs import setup_step_logging
+from permafusion.geo.grid import GridSpec
 from permafusion.geo.search import load_items
 from permafusion.geo.signing import signer_for
-from permafusion.geo.terrain import build_terrain, write_terrain
 
 log = setup_step_logging(snakemake.log[0])
 grid = GridSpec.from_mapping(snakemake.params.grid)

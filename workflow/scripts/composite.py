@@ -7,8 +7,8 @@ from permafusion.composite import (
     build_sar_composite,
 )
 from permafusion.composite.read import drop_unreadable, set_gdal_cache
-from permafusion.geo.grid import GridSpec
 from permafusion.core.logs import setup_step_logging
+from permafusion.geo.grid import GridSpec
 from permafusion.geo.search import load_items
 from permafusion.geo.signing import signer_for
 from permafusion.geo.tiles import items_over_grid

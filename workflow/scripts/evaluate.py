@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from permafusion.tasks.degradation.evaluate import evaluate
 from permafusion.core.files import write_json
 from permafusion.core.logs import setup_step_logging
+from permafusion.tasks.degradation.evaluate import evaluate
 
 log = setup_step_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

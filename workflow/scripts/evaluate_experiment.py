@@ -4,9 +4,9 @@ from pathlib import Path
 
 import torch
 
-from permafusion.tasks.degradation.experiments import evaluate_experiment
 from permafusion.core.files import write_json
 from permafusion.core.logs import setup_step_logging
+from permafusion.tasks.degradation.experiments import evaluate_experiment
 
 log = setup_step_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -3,9 +3,9 @@
 import datetime as dt
 from pathlib import Path
 
+from permafusion.core.logs import setup_step_logging
 from permafusion.demo import generate_demo_data
 from permafusion.geo.grid import GridSpec
-from permafusion.core.logs import setup_step_logging
 
 log = setup_step_logging(snakemake.log[0])
 grid = GridSpec.from_mapping(snakemake.params.grid)

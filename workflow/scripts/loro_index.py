@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from permafusion.learn.splits import fold_index
 from permafusion.core.logs import setup_step_logging
+from permafusion.learn.splits import fold_index
 
 log = setup_step_logging(snakemake.log[0])
 fold = fold_index(pd.read_csv(snakemake.input[0], keep_default_na=False), snakemake.wildcards.region)

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from permafusion.learn.splits import fold_markdown, fold_table
 from permafusion.core.logs import setup_step_logging
+from permafusion.learn.splits import fold_markdown, fold_table
 from permafusion.tasks.degradation.tables import load_metrics
 
 log = setup_step_logging(snakemake.log[0])

@@ -4,9 +4,16 @@ import numpy as np
 from rasterio.enums import Resampling
 
 from permafusion.composite import tile_grid
-from permafusion.series.stack import open_series
 from permafusion.core.logs import setup_step_logging
-from permafusion.products.maps import optical_rgb, plot_quicklook, preview_grid, read_class_map, resample_to_grid
+from permafusion.products.maps import (
+    optical_rgb,
+    plot_quicklook,
+    preview_grid,
+    read_class_map,
+    resample_to_grid,
+)
+from permafusion.series.stack import open_series
+from permafusion.tasks.degradation.classes import DEGRADATION
 
 log = setup_step_logging(snakemake.log[0])
 classes, map_grid = read_class_map(snakemake.input.map)
@@ -23,6 +30,10 @@ for first in range(0, len(snakemake.input.optical), months):
     )
     rgb = np.where(np.isfinite(tile_rgb), tile_rgb, rgb)
 plot_quicklook(
-    classes, optical_rgb(rgb), snakemake.output[0], title=f"permafusion: {snakemake.wildcards.aoi}"
+    classes,
+    optical_rgb(rgb),
+    snakemake.output[0],
+    scheme=DEGRADATION,
+    title=f"permafusion: {snakemake.wildcards.aoi}",
 )
 log.info("quicklook written: %s", snakemake.output[0])

@@ -3,11 +3,12 @@
 import numpy as np
 import torch
 
+from permafusion.core.logs import setup_step_logging
+from permafusion.geo.grid import GridSpec
+from permafusion.products.maps import write_class_cog
 from permafusion.series.gaps import fill_gaps
 from permafusion.series.stack import open_series
-from permafusion.geo.grid import GridSpec
-from permafusion.core.logs import setup_step_logging
-from permafusion.products.maps import write_class_cog
+from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.predict import class_map, load_model, observed_mask, predict_probabilities
 
 log = setup_step_logging(snakemake.log[0])
@@ -40,4 +41,4 @@ log.info(
     int((~valid).sum()),
     valid.size,
 )
-write_class_cog(classes.astype(np.uint8), grid, snakemake.output[0])
+write_class_cog(classes.astype(np.uint8), grid, snakemake.output[0], scheme=DEGRADATION)

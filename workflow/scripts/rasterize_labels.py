@@ -3,14 +3,15 @@
 import numpy as np
 import rasterio
 
+from permafusion.core.logs import setup_step_logging
 from permafusion.geo.grid import GridSpec
 from permafusion.geo.labels import rasterize_labels, read_labels
-from permafusion.core.logs import setup_step_logging
+from permafusion.tasks.degradation.classes import DEGRADATION
 
 log = setup_step_logging(snakemake.log[0])
 grid = GridSpec.from_mapping(snakemake.params.grid)
-frame = read_labels(snakemake.input.labels)
-raster = rasterize_labels(frame, grid)
+frame = read_labels(snakemake.input.labels, scheme=DEGRADATION)
+raster = rasterize_labels(frame, grid, scheme=DEGRADATION)
 log.info(
     "%d polygons; labeled pixels per class: %s",
     len(frame),

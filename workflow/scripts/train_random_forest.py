@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from permafusion.tasks.degradation.experiments import train_random_forest
 from permafusion.core.logs import setup_step_logging
+from permafusion.tasks.degradation.experiments import train_random_forest
 
 log = setup_step_logging(snakemake.log[0])
 train_random_forest(

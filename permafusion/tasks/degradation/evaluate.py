@@ -10,12 +10,12 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from permafusion.core.classes import NODATA
 from permafusion.learn.bootstrap import bootstrap_ci
-from permafusion.tasks.degradation.classes import CLASS_NAMES, NODATA, NUM_CLASSES
 from permafusion.learn.metrics import metrics_report, per_patch_confusion
-from permafusion.tasks.degradation.patch_store import PatchArrays, read_patches
+from permafusion.tasks.degradation.classes import DEGRADATION
+from permafusion.tasks.degradation.patch_store import PatchArrays, read_patches, read_split_ids
 from permafusion.tasks.degradation.predict import load_model, predict_patches
-from permafusion.tasks.degradation.train import read_split_ids
 
 #: Patches read and classified at a time (bounds memory on large splits).
 CHUNK = 64
@@ -23,10 +23,11 @@ CHUNK = 64
 
 def majority_class(patches: Path, ids: list[int]) -> int:
     """Most frequent labeled class code in the given patches (ties: the lower code)."""
-    counts = np.zeros(NUM_CLASSES + 1, dtype=np.int64)
+    k = DEGRADATION.num_classes
+    counts = np.zeros(k + 1, dtype=np.int64)
     for start in range(0, len(ids), CHUNK):
         labels = read_patches(patches, ids[start : start + CHUNK]).label
-        counts += np.bincount(labels.ravel(), minlength=NUM_CLASSES + 1)[: NUM_CLASSES + 1]
+        counts += np.bincount(labels.ravel(), minlength=k + 1)[: k + 1]
     counts[NODATA] = 0
     if counts.sum() == 0:
         raise ValueError("the train split has no labeled pixel, so there is no majority-class baseline")
@@ -88,8 +89,14 @@ def evaluate_predictor(
     for start in range(0, len(ids[split]), CHUNK):
         data = read_patches(patches, ids[split][start : start + CHUNK])
         probs = predict(data)
-        patch_model.append(per_patch_confusion(data.label, np.argmax(probs, axis=1) + 1))
-        patch_base.append(per_patch_confusion(data.label, np.full_like(data.label, baseline_code)))
+        patch_model.append(
+            per_patch_confusion(data.label, np.argmax(probs, axis=1) + 1, num_classes=DEGRADATION.num_classes)
+        )
+        patch_base.append(
+            per_patch_confusion(
+                data.label, np.full_like(data.label, baseline_code), num_classes=DEGRADATION.num_classes
+            )
+        )
         pixels += data.label.size
     cms_model, cms_base = np.concatenate(patch_model), np.concatenate(patch_base)
     cm_model = cms_model.sum(axis=0)
@@ -97,8 +104,8 @@ def evaluate_predictor(
         raise ValueError(f"the {split!r} split of {index} has no labeled pixel: nothing to score")
 
     def scored(cms: np.ndarray) -> dict[str, Any]:
-        ci = bootstrap_ci(cms, n_boot=n_boot, seed=seed) if n_boot > 0 else None
-        return {**metrics_report(cms.sum(axis=0)), "ci95": ci}
+        ci = bootstrap_ci(cms, n_boot=n_boot, seed=seed, scheme=DEGRADATION) if n_boot > 0 else None
+        return {**metrics_report(cms.sum(axis=0), scheme=DEGRADATION), "ci95": ci}
 
     result: dict[str, Any] = {
         "split": split,
@@ -110,7 +117,7 @@ def evaluate_predictor(
         "majority_baseline": {
             "name": "majority class of the train split",
             "class_code": baseline_code,
-            "class_name": CLASS_NAMES[baseline_code],
+            "class_name": DEGRADATION.names[baseline_code],
             **scored(cms_base),
         },
     }

@@ -1,11 +1,14 @@
 """The comparison of the paper (§5.1 baselines, Table 2; §5.3 ablations, Table 3) on one AOI's patches.
 
 Every method is trained on the train split and scored on the same test patches with the same metrics
-(:func:`permafusion.tasks.degradation.evaluate.evaluate_predictor`: per-patch confusion matrices, their sum for OA, kappa,
+(:func:`permafusion.tasks.degradation.evaluate.evaluate_predictor`: per-patch confusion matrices, their sum
+for OA, kappa,
 mean and per-class F1, a patch bootstrap for the 95 % intervals). Networks (any name of
-:data:`permafusion.tasks.degradation.models.registry.MODEL_NAMES`) train with :func:`permafusion.tasks.degradation.train.train_model` under the
+:data:`permafusion.tasks.degradation.models.registry.MODEL_NAMES`) train with
+:func:`permafusion.tasks.degradation.train.train_model` under the
 main model's settings with only ``model`` changed; the random forest
-(:class:`~permafusion.tasks.degradation.models.baselines.RandomForestBaseline`) is fitted here by scikit-learn.
+(:class:`~permafusion.tasks.degradation.models.baselines.RandomForestBaseline`) is fitted here by
+scikit-learn.
 
 Storage of the random forest: a fitted scikit-learn forest has no tensor-only form, so it is saved with
 ``joblib`` (pickle). Loading a pickle runs code chosen by whoever wrote the file: :func:`load_random_forest`
@@ -25,12 +28,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from permafusion.tasks.degradation.evaluate import evaluate, evaluate_predictor
 from permafusion.learn.metrics import confusion_matrix, metrics_report
+from permafusion.tasks.degradation.classes import DEGRADATION
+from permafusion.tasks.degradation.evaluate import evaluate, evaluate_predictor
 from permafusion.tasks.degradation.models.baselines.random_forest import RandomForestBaseline
 from permafusion.tasks.degradation.models.registry import MODEL_NAMES
-from permafusion.tasks.degradation.patch_store import PatchArrays
-from permafusion.tasks.degradation.train import load_split, read_split_ids
+from permafusion.tasks.degradation.patch_store import PatchArrays, load_split, read_split_ids
 
 LOG = logging.getLogger(__name__)
 
@@ -103,7 +106,9 @@ def train_random_forest(
     forest = RandomForestBaseline(**settings, n_jobs=threads, seed=seed)
     forest.fit(train.sar, train.optical, train.label)
     predicted = np.argmax(forest.predict_proba(val.sar, val.optical), axis=1) + 1
-    val_metrics = metrics_report(confusion_matrix(val.label, predicted))
+    val_metrics = metrics_report(
+        confusion_matrix(val.label, predicted, num_classes=DEGRADATION.num_classes), scheme=DEGRADATION
+    )
     seconds = time.perf_counter() - tick
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
@@ -173,7 +178,8 @@ def evaluate_experiment(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Score one method's trained model on a split, like :func:`permafusion.tasks.degradation.evaluate.evaluate`.
+    """Score one method's trained model on a split, like
+    :func:`permafusion.tasks.degradation.evaluate.evaluate`.
 
     Args:
         method: a name of :data:`EXPERIMENT_METHODS`.
@@ -186,8 +192,10 @@ def evaluate_experiment(
         seed: bootstrap seed (the same for every method, so intervals and differences are paired).
 
     Returns:
-        The dict of :func:`permafusion.tasks.degradation.evaluate.evaluate` with ``"method"``, ``"model_file"``, and the
-        per-patch matrices (``"patch_ids"``, ``"patch_confusion"``) that :mod:`permafusion.tasks.degradation.tables` uses
+        The dict of :func:`permafusion.tasks.degradation.evaluate.evaluate` with ``"method"``,
+        ``"model_file"``, and the
+        per-patch matrices (``"patch_ids"``, ``"patch_confusion"``) that
+        :mod:`permafusion.tasks.degradation.tables` uses
         for paired differences.
 
     Raises:

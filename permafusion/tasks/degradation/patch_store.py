@@ -18,7 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import zarr
+
+from permafusion.core.classes import NODATA
+from permafusion.learn.splits import SPLITS
 
 SAR_BANDS: tuple[str, ...] = ("vv", "vh")
 OPTICAL_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08", "B11", "B12")
@@ -90,3 +94,27 @@ def read_patches(path: str | Path, indices: Sequence[int] | None = None) -> Patc
         return np.asarray(array.get_orthogonal_selection((np.asarray(indices, dtype=int),)))
 
     return PatchArrays(sar=read("sar"), optical=read("optical"), label=read("label"))
+
+
+def read_split_ids(index: Path) -> dict[str, list[int]]:
+    """Patch ids (rows of the store) per split from the index CSV."""
+    table = pd.read_csv(index)
+    missing = {"patch_id", "split"} - set(table.columns)
+    if missing:
+        raise ValueError(
+            f"patch index {index} lacks columns {sorted(missing)}; rebuild it with the patches step"
+        )
+    return {split: sorted(int(i) for i in table.loc[table["split"] == split, "patch_id"]) for split in SPLITS}
+
+
+def load_split(patches: Path, ids: list[int], *, split: str, index: Path) -> PatchArrays:
+    """Read the patches of one split, with a clear error for an empty split or missing labels."""
+    if not ids:
+        raise ValueError(
+            f"the {split!r} split of {index} is empty: assign patches to it "
+            "(raise its fraction in the patch settings or add labeled areas)"
+        )
+    data = read_patches(patches, ids)
+    if not np.any(data.label != NODATA):
+        raise ValueError(f"the {split!r} split of {index} has no labeled pixel: check the label rasters")
+    return data

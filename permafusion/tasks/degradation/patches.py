@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from permafusion.tasks.degradation.classes import CLASS_CODES, CLASS_NAMES, NODATA
+from permafusion.core.classes import NODATA
+from permafusion.learn.splits import SPLITS, assign_splits
 from permafusion.series.gaps import GapFill, fill_gaps
+from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.patch_store import PatchArrays, PatchStoreWriter
 
 log = logging.getLogger(__name__)
-
-SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -67,49 +67,6 @@ def patch_windows(shape: tuple[int, int], *, size: int, stride: int) -> list[tup
     return [(r, c) for r in range(0, height - size + 1, stride) for c in range(0, width - size + 1, stride)]
 
 
-def assign_splits(
-    blocks: Sequence[Any],
-    fractions: Mapping[str, float],
-    *,
-    seed: int,
-    strata: Sequence[Any] | None = None,
-) -> dict[Any, str]:
-    """Give each block one split so that, per stratum, patch counts approach ``fractions``.
-
-    Blocks are shuffled with ``seed`` and handed out one at a time to the split whose shortfall against
-    its target, summed over the block's strata (e.g. the patches' dominant classes), is largest; so every
-    class appears in every split in about the target proportion, as in the paper's Table 1. With three or
-    more blocks, every split gets at least one.
-
-    Args:
-        blocks: the block of each patch.
-        fractions: target share of patches per split.
-        seed: seed of the shuffle.
-        strata: the stratum of each patch; None treats all patches alike.
-    """
-    frame = pd.DataFrame({"block": list(blocks), "stratum": list(strata) if strata is not None else 0})
-    per_block = pd.crosstab(frame["block"], frame["stratum"])
-    order = list(per_block.index)
-    np.random.default_rng(seed).shuffle(order)
-    # big blocks first (stable sort keeps the shuffle among equals): small ones then even out the shares
-    order.sort(key=lambda block: -int(per_block.loc[block].sum()))
-    totals = per_block.sum(axis=0)
-    given = {split: pd.Series(0, index=per_block.columns) for split in SPLITS}
-    result: dict[Any, str] = {}
-    for position, block in enumerate(order):
-        counts = per_block.loc[block]
-        if position < len(SPLITS) and len(order) >= len(SPLITS):
-            # smallest targets first, so the held-out splits are never left empty
-            split = sorted(SPLITS, key=lambda s: fractions[s])[position]
-        else:
-            # each class's shortfall, relative to its total, weighted by the block's patches of that class
-            shortfall = {s: ((fractions[s] * totals - given[s]) / totals * counts).sum() for s in SPLITS}
-            split = max(SPLITS, key=lambda s: float(shortfall[s]))
-        result[block] = split
-        given[split] = given[split] + counts
-    return result
-
-
 @dataclass(frozen=True)
 class TileSource:
     """One tile's inputs to patch cutting, as arrays (or lazy arrays) with .shape and slicing."""
@@ -121,7 +78,7 @@ class TileSource:
 
 
 def _class_counts(label: np.ndarray) -> dict[int, int]:
-    return {code: int((label == code).sum()) for code in CLASS_CODES}
+    return {code: int((label == code).sum()) for code in DEGRADATION.codes}
 
 
 def index_patches(tiles: Sequence[TileSource], settings: PatchSettings) -> pd.DataFrame:
@@ -143,7 +100,7 @@ def index_patches(tiles: Sequence[TileSource], settings: PatchSettings) -> pd.Da
                     "block": f"{tile.name}/{row_off // block_span}/{col_off // block_span}",
                     "labeled_fraction": labeled / window.size,
                     "dominant_class": max(counts, key=lambda code: counts[code]),
-                    **{f"pixels_class_{code}": counts[code] for code in CLASS_CODES},
+                    **{f"pixels_class_{code}": counts[code] for code in DEGRADATION.codes},
                 }
             )
     index = pd.DataFrame(rows)
@@ -164,11 +121,11 @@ def index_patches(tiles: Sequence[TileSource], settings: PatchSettings) -> pd.Da
 def dataset_table(index: pd.DataFrame) -> pd.DataFrame:
     """Patches per class (dominant labeled class) and split, with totals: the paper's Table 1."""
     table = pd.crosstab(index["dominant_class"], index["split"]).reindex(
-        index=list(CLASS_CODES), columns=list(SPLITS), fill_value=0
+        index=list(DEGRADATION.codes), columns=list(SPLITS), fill_value=0
     )
     table["total"] = table.sum(axis=1)
     table.loc["total"] = table.sum(axis=0)
-    table.insert(0, "class", [CLASS_NAMES.get(code, "total") for code in table.index])  # type: ignore[call-overload]
+    table.insert(0, "class", [DEGRADATION.names.get(code, "total") for code in table.index])  # type: ignore[call-overload]
     table.index.name = "class_code"
     return table.reset_index()
 
@@ -206,7 +163,7 @@ def write_patches(
         rows = slice(row.row_off, row.row_off + size)
         cols = slice(row.col_off, row.col_off + size)
         label = tile.label[rows, cols].copy()
-        label[label > max(CLASS_CODES)] = NODATA
+        label[label > DEGRADATION.num_classes] = NODATA
         writer.write(
             row.patch_id,
             PatchArrays(

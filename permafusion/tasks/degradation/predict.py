@@ -9,17 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from permafusion.tasks.degradation.classes import NODATA, NUM_CLASSES
+from permafusion.core.classes import NODATA
+from permafusion.core.devices import resolve_device
+from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
 from permafusion.tasks.degradation.models.registry import MODEL_NAMES, build_model
 from permafusion.tasks.degradation.normalize import NormStats, normalize_inputs, validate_norm_stats
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to :class:`torch.device`."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def load_model(
@@ -28,13 +23,15 @@ def load_model(
     """Rebuild the trained network (in eval mode, on ``device``) and its normalisation statistics.
 
     The checkpoint is read with ``torch.load(weights_only=True)``: it holds only tensors and plain types.
-    The network is rebuilt by :func:`permafusion.tasks.degradation.models.registry.build_model` from the checkpoint's
+    The network is rebuilt by :func:`permafusion.tasks.degradation.models.registry.build_model` from the
+    checkpoint's
     ``model_name`` and ``model_kwargs``; checkpoints written before ``model_name`` existed hold a
     PermaFusionNet.
 
     Raises:
         FileNotFoundError: if the checkpoint does not exist.
-        ValueError: if it lacks the keys written by :func:`permafusion.tasks.degradation.train.train_model` or names an
+        ValueError: if it lacks the keys written by :func:`permafusion.tasks.degradation.train.train_model`
+        or names an
             unknown model.
     """
     path = Path(checkpoint)
@@ -93,7 +90,9 @@ def predict_patches(
             out = np.empty((sar.shape[0], *probs.shape[1:]), dtype=np.float32)
         out[start:stop] = probs
     if out is None:  # no patches
-        return np.empty((0, int(getattr(model, "num_classes", NUM_CLASSES)), *sar.shape[-2:]), np.float32)
+        return np.empty(
+            (0, int(getattr(model, "num_classes", DEGRADATION.num_classes)), *sar.shape[-2:]), np.float32
+        )
     return out
 
 

@@ -1,8 +1,10 @@
 """The paper's Tables 1–3 from one AOI's patch index and experiment metrics, as CSV and Markdown.
 
-- Table 1: patches per class (dominant labeled class) and split (:func:`permafusion.tasks.degradation.patches.dataset_table`).
+- Table 1: patches per class (dominant labeled class) and split
+(:func:`permafusion.tasks.degradation.patches.dataset_table`).
 - Table 2: every method on the test split: OA, mean F1, per-class F1 and Cohen's kappa, each with its 95 %
-  patch-bootstrap interval (the ``ci95`` of :func:`permafusion.tasks.degradation.evaluate.evaluate_predictor`).
+  patch-bootstrap interval (the ``ci95`` of
+  :func:`permafusion.tasks.degradation.evaluate.evaluate_predictor`).
 - Table 3: the full model and each ablation: OA and mean F1 with intervals, and their difference to the full
   model with a paired 95 % interval: the same bootstrap draws of test patches are applied to both models'
   per-patch confusion matrices, so the interval is that of the difference, not of two separate figures.
@@ -15,7 +17,6 @@ with three decimals, intervals in brackets, ``—`` where a figure is undefined.
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,8 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from permafusion.core.files import write_text
 from permafusion.learn.bootstrap import CHUNK, _interval, _scores
-from permafusion.tasks.degradation.classes import CLASS_CODES, CLASS_NAMES
+from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.patches import dataset_table
 
 #: Row labels of Table 2 (the paper's names).
@@ -112,7 +114,7 @@ def _ci(metrics: Mapping[str, Any], key: str) -> list[float] | None:
 
 
 def _class_f1(metrics: Mapping[str, Any], code: int) -> tuple[float | None, list[float] | None]:
-    name = CLASS_NAMES[code]
+    name = DEGRADATION.names[code]
     value = (metrics.get("per_class") or {}).get(name, {}).get("f1")
     ci = ((metrics.get("ci95") or {}).get("per_class_f1") or {}).get(name)
     return value, ci
@@ -157,7 +159,8 @@ def paired_difference_ci(
 
 
 def load_metrics(paths: Mapping[str, str | Path]) -> dict[str, dict[str, Any]]:
-    """Method -> metrics JSON (written by :func:`permafusion.tasks.degradation.experiments.evaluate_experiment`)."""
+    """Method -> metrics JSON (written by
+    :func:`permafusion.tasks.degradation.experiments.evaluate_experiment`)."""
     return {method: json.loads(Path(path).read_text()) for method, path in paths.items()}
 
 
@@ -193,7 +196,7 @@ def table2(metrics: Mapping[str, Mapping[str, Any]], methods: Sequence[str]) -> 
         m = metrics[method]["model"]
         record: dict[str, Any] = {"method": method, "name": METHOD_LABELS.get(method, method)}
         cells = [record["name"], *_overall_cells(m, record)]
-        for code in CLASS_CODES:
+        for code in DEGRADATION.codes:
             value, ci = _class_f1(m, code)
             record.update(_columns(f"f1_{CLASS_SHORT[code]}", value, ci))
             cells.append(with_ci(value, ci, percent=False))
@@ -204,7 +207,7 @@ def table2(metrics: Mapping[str, Mapping[str, Any]], methods: Sequence[str]) -> 
         record["labeled_pixels"] = m.get("labeled_pixels")
         records.append(record)
         rows.append(cells)
-    header = ["Method", "OA (%)", "mF1", *(_CLASS_HEADER[c] for c in CLASS_CODES), "Kappa"]
+    header = ["Method", "OA (%)", "mF1", *(_CLASS_HEADER[c] for c in DEGRADATION.codes), "Kappa"]
     return pd.DataFrame.from_records(records), markdown_table(header, rows)
 
 
@@ -268,13 +271,6 @@ def _columns(key: str, value: float | None, ci: Sequence[float] | None) -> dict[
     }
 
 
-def _write(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_tables(
     *,
     index: Path,
@@ -310,8 +306,63 @@ def write_tables(
     }
     written = {}
     for name, (frame, markdown) in frames.items():
-        _write(frame.to_csv(index=False), out_dir / f"{name}.csv")
-        _write(markdown, out_dir / f"{name}.md")
+        write_text(frame.to_csv(index=False), out_dir / f"{name}.csv")
+        write_text(markdown, out_dir / f"{name}.md")
         written[f"{name}.csv"] = out_dir / f"{name}.csv"
         written[f"{name}.md"] = out_dir / f"{name}.md"
     return written
+
+
+# --------------------------------------------------------------------------- leave-one-region-out
+
+
+def fold_table(metrics: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per held-out region (OA, mean F1 with its interval, kappa, test patches), then the mean.
+
+    The mean row averages OA, mean F1, kappa and the baseline over regions (each region weighs the
+    same); it has no interval and no patch count.
+    """
+    rows = []
+    for region, scores in metrics.items():
+        model = scores["model"]
+        low, high = model.get("ci95", {}).get("mean_f1", [np.nan, np.nan])
+        rows.append(
+            {
+                "held_out_region": region,
+                "test_patches": scores.get("patches", np.nan),
+                "overall_accuracy": model["overall_accuracy"],
+                "mean_f1": model["mean_f1"],
+                "mean_f1_ci_low": low,
+                "mean_f1_ci_high": high,
+                "kappa": model.get("kappa", np.nan),
+                "majority_mean_f1": scores["majority_baseline"]["mean_f1"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    mean = table.drop(columns="held_out_region").mean(numeric_only=True)
+    # the regions' intervals do not average into an interval of the mean, nor patch counts into one
+    mean[["test_patches", "mean_f1_ci_low", "mean_f1_ci_high"]] = np.nan
+    mean["held_out_region"] = "mean over regions"
+    table.loc[len(table)] = mean  # (aligned by column; pd.concat warns about the all-NaN cells)
+    return table
+
+
+def fold_markdown(table: pd.DataFrame) -> str:
+    """:func:`fold_table` as a Markdown table: OA and mean F1 in percent, with the interval."""
+    rows = [
+        [
+            str(row.held_out_region),
+            DASH if pd.isna(row.test_patches) else f"{float(row.test_patches):g}",
+            with_ci(row.overall_accuracy, None, percent=True),
+            with_ci(
+                row.mean_f1,
+                None if pd.isna(row.mean_f1_ci_low) else [row.mean_f1_ci_low, row.mean_f1_ci_high],
+                percent=True,
+            ),
+            with_ci(row.kappa, None, percent=False),
+            with_ci(row.majority_mean_f1, None, percent=True),
+        ]
+        for row in table.itertuples()
+    ]
+    header = ["held-out region", "test patches", "OA %", "mean F1 % [95 % CI]", "kappa", "majority mF1 %"]
+    return markdown_table(header, rows)

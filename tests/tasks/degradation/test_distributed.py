@@ -10,9 +10,10 @@ import pytest
 import torch
 from test_train import TINY, synthetic_store
 
-from permafusion.learn.distributed import backend_for, process_device, spawn_training
+from permafusion.learn.distributed import backend_for, process_device
+from permafusion.learn.state import state_path
 from permafusion.tasks.degradation.predict import load_model
-from permafusion.tasks.degradation.train import TrainSettings, state_path
+from permafusion.tasks.degradation.train import TrainSettings, spawn_training
 
 
 def test_backend_and_device_choice() -> None:

@@ -6,7 +6,6 @@ from permafusion.tasks.degradation.patch_store import read_patches
 from permafusion.tasks.degradation.patches import (
     PatchSettings,
     TileSource,
-    assign_splits,
     dataset_table,
     index_patches,
     patch_windows,
@@ -18,25 +17,6 @@ def test_patch_windows_cover_only_whole_windows():
     assert patch_windows((300, 260), size=128, stride=128) == [(0, 0), (0, 128), (128, 0), (128, 128)]
     assert patch_windows((127, 500), size=128, stride=128) == []
     assert patch_windows((256, 192), size=128, stride=64)[:3] == [(0, 0), (0, 64), (64, 0)]
-
-
-def test_assign_splits_gives_every_split_a_block_and_keeps_blocks_whole():
-    blocks = [f"b{i // 4}" for i in range(40)]  # 10 blocks of 4 patches
-    splits = assign_splits(blocks, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=3)
-    assert set(splits.values()) == {"train", "val", "test"}
-    per_split = pd.Series([splits[b] for b in blocks]).value_counts()
-    assert per_split["train"] == 24 and per_split["val"] == 8 and per_split["test"] == 8
-    assert splits == assign_splits(blocks, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=3)
-
-
-def test_assign_splits_stratifies_by_class():
-    # 40 single-patch blocks: 30 of class 1, 10 of class 4
-    blocks = list(range(40))
-    strata = [1] * 30 + [4] * 10
-    splits = assign_splits(blocks, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=0, strata=strata)
-    table = pd.crosstab(pd.Series(strata, name="class"), pd.Series([splits[b] for b in blocks], name="split"))
-    assert table.loc[1].to_dict() == {"test": 6, "train": 18, "val": 6}
-    assert table.loc[4].to_dict() == {"test": 2, "train": 6, "val": 2}
 
 
 def _tile(label: np.ndarray) -> TileSource:

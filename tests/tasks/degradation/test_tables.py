@@ -11,7 +11,16 @@ import pytest
 
 from permafusion.learn.bootstrap import bootstrap_ci
 from permafusion.learn.metrics import metrics_report
-from permafusion.tasks.degradation.tables import markdown_table, paired_difference_ci, table2, table3, write_tables
+from permafusion.tasks.degradation.classes import DEGRADATION
+from permafusion.tasks.degradation.tables import (
+    fold_markdown,
+    fold_table,
+    markdown_table,
+    paired_difference_ci,
+    table2,
+    table3,
+    write_tables,
+)
 
 METHODS = ["random_forest", "sar_unet", "permafusionnet"]
 ABLATIONS = ["ablation_single_step", "ablation_no_skips"]
@@ -31,7 +40,10 @@ def fake_metrics(accuracy: float, *, patches: int = 20, seed: int = 0) -> dict:
         "patches": patches,
         "patch_ids": list(range(patches)),
         "patch_confusion": cms.tolist(),
-        "model": {**metrics_report(cms.sum(axis=0)), "ci95": bootstrap_ci(cms, n_boot=200, seed=0)},
+        "model": {
+            **metrics_report(cms.sum(axis=0), scheme=DEGRADATION),
+            "ci95": bootstrap_ci(cms, n_boot=200, seed=0, scheme=DEGRADATION),
+        },
     }
 
 
@@ -142,3 +154,24 @@ def test_write_tables(metrics: dict[str, dict], tmp_path: Path) -> None:
     md1 = written["table1.md"].read_text()
     assert "| Class" in md1 and "Total Patches" in md1 and "Stable permafrost" in md1
     assert len(pd.read_csv(written["table2.csv"])) == 3 and len(pd.read_csv(written["table3.csv"])) == 3
+
+
+def test_fold_table_lists_regions_and_their_mean() -> None:
+    def scores(oa: float, f1: float) -> dict:
+        return {
+            "patches": 4,
+            "model": {
+                "overall_accuracy": oa,
+                "mean_f1": f1,
+                "kappa": 0.5,
+                "ci95": {"mean_f1": [f1 - 0.1, f1 + 0.1]},
+            },
+            "majority_baseline": {"mean_f1": 0.2},
+        }
+
+    table = fold_table({"a": scores(0.8, 0.6), "b": scores(0.6, 0.4)})
+    assert list(table["held_out_region"]) == ["a", "b", "mean over regions"]
+    np.testing.assert_allclose(table.loc[2, ["overall_accuracy", "mean_f1"]].astype(float), [0.7, 0.5])
+    assert table.loc[2, ["test_patches", "mean_f1_ci_low"]].isna().all()  # no interval for the mean
+    text = fold_markdown(table)
+    assert "| a " in text and "60.0 [50.0, 70.0]" in text and "mean over regions" in text

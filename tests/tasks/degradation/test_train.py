@@ -12,20 +12,16 @@ import pandas as pd
 import pytest
 import torch
 
-import permafusion.tasks.degradation.train as train_module
+import permafusion.learn.loop as loop_module
+from permafusion.core.devices import autocast_dtype
+from permafusion.learn.state import state_path
+from permafusion.tasks.degradation.augment import augment_batch, augment_batch_torch, symmetry_grids
 from permafusion.tasks.degradation.evaluate import evaluate
 from permafusion.tasks.degradation.patch_store import write_patch_store
 from permafusion.tasks.degradation.predict import load_model
-from permafusion.tasks.degradation.train import (
-    HISTORY_COLUMNS,
-    TrainSettings,
-    _augment_batch,
-    _symmetry_grids,
-    augment_batch_torch,
-    autocast_dtype,
-    state_path,
-    train_model,
-)
+from permafusion.tasks.degradation.train import TrainSettings, train_model
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_mean_f1", "val_oa", "learning_rate", "seconds")
 
 
 def synthetic_store(
@@ -179,7 +175,7 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(
     train_model(**full, settings=settings)
 
     part = _paths(tmp_path / "part", trained)
-    real_epoch, calls = train_module._train_epoch, []
+    real_epoch, calls = loop_module._train_epoch, []
 
     def killed_in_epoch_3(*args: object, **kwargs: object) -> float:
         calls.append(1)
@@ -187,7 +183,7 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(
             raise KeyboardInterrupt("killed")
         return real_epoch(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(train_module, "_train_epoch", killed_in_epoch_3)
+    monkeypatch.setattr(loop_module, "_train_epoch", killed_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
         train_model(**part, settings=settings)
     monkeypatch.undo()
@@ -240,7 +236,7 @@ def test_workflow_resume_rewrites_a_deleted_checkpoint_and_restarts_on_other_pat
     # patches rebuilt (here: the index rewritten, as a rebuild does): the old state does not fit them
     copy = {**paths, "index": tmp_path / "index.csv"}
     copy["index"].write_text(Path(trained["index"]).read_text() + "\n")
-    with pytest.raises(ValueError, match="patches or their index changed"):
+    with pytest.raises(ValueError, match="training data changed"):
         train_model(**copy, settings=changed, resume=True)
     assert train_model(**copy, settings=changed, resume="if_compatible")["resumed_from"] == 0
 
@@ -248,7 +244,7 @@ def test_workflow_resume_rewrites_a_deleted_checkpoint_and_restarts_on_other_pat
 def test_state_file_is_weights_only_loadable(trained: dict[str, Path]) -> None:
     state = torch.load(state_path(trained["checkpoint"]), weights_only=True)
     assert state_path(trained["checkpoint"]).name == "model.state.pt"
-    assert {"model", "optimizer", "scheduler", "rng", "epoch", "best_f1", "history", "seeds"} <= set(state)
+    assert {"model", "optimizer", "scheduler", "rng", "epoch", "best_score", "history", "seeds"} <= set(state)
     assert isinstance(state["rng"]["torch"], torch.Tensor)
     assert {"torch", "cuda", "numpy", "python"} <= set(state["rng"])
 
@@ -270,7 +266,7 @@ def test_precision_setting() -> None:
 @pytest.mark.parametrize("size", [4, 16])
 def test_symmetry_grids_match_numpy_rot90_and_flip(size: int) -> None:
     a = np.arange(size * size).reshape(size, size)
-    grids = _symmetry_grids(size, torch.device("cpu")).numpy()
+    grids = symmetry_grids(size, torch.device("cpu")).numpy()
     for k in range(4):
         for flip in (0, 1):
             expected = np.rot90(a, k)[:, ::-1] if flip else np.rot90(a, k)
@@ -332,7 +328,7 @@ def test_device_augmentation_keeps_labels_aligned() -> None:
     assert 0.7 < float(noise.std()) < 1.3 and abs(float(noise.mean())) < 0.2
     np.testing.assert_array_equal(lab2[0].numpy(), label[0])
     # the numpy path draws from the same group of symmetries
-    s3, _, lab3 = _augment_batch(sar[:1], optical[:1], label[:1], settings, np.random.default_rng(0))
+    s3, _, lab3 = augment_batch(sar[:1], optical[:1], label[:1], settings, np.random.default_rng(0))
     np.testing.assert_array_equal(s3[0, 0, 0], lab3[0].astype(np.float32))
 
 

@@ -12,7 +12,12 @@ from permafusion.tasks.degradation.models.convlstm import ConvLSTM, ConvLSTMCell
 from permafusion.tasks.degradation.models.gate import CrossModalGate
 from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
 from permafusion.tasks.degradation.models.presets import MODEL_PRESETS, model_kwargs_for_preset
-from permafusion.tasks.degradation.models.registry import MODEL_NAMES, SIZE_PRESETS, build_model, count_parameters
+from permafusion.tasks.degradation.models.registry import (
+    MODEL_NAMES,
+    SIZE_PRESETS,
+    build_model,
+    count_parameters,
+)
 
 __all__ = [
     "MODEL_NAMES",

@@ -260,7 +260,8 @@ class PermaFusionNet(nn.Module):
     def forward(self, sar: torch.Tensor, optical: torch.Tensor) -> torch.Tensor:
         """Logits (B, num_classes, H, W) for sar (B, T, 2, H, W) and optical (B, T, 6, H, W).
 
-        Inputs are normalised and NaN-free (see :mod:`permafusion.tasks.degradation.normalize`); H, W multiples of 16
+        Inputs are normalised and NaN-free (see :mod:`permafusion.tasks.degradation.normalize`); H, W
+        multiples of 16
         (``2 ** len(encoder_widths)``).
         """
         return self.forward_with_attention(sar, optical)[0]

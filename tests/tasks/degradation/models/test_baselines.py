@@ -8,7 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from permafusion.tasks.degradation.models import CrossAttentionTransformer, EarlyFusionCNN, OpticalUNet, SarUNet, UNet
+from permafusion.tasks.degradation.models import (
+    CrossAttentionTransformer,
+    EarlyFusionCNN,
+    OpticalUNet,
+    SarUNet,
+    UNet,
+)
 from permafusion.tasks.degradation.models.registry import count_parameters
 
 B, T, H, W = 2, 3, 32, 32

@@ -7,7 +7,11 @@ import warnings
 import numpy as np
 import pytest
 
-from permafusion.tasks.degradation.models.baselines.random_forest import FEATURE_NAMES, RandomForestBaseline, pixel_features
+from permafusion.tasks.degradation.models.baselines.random_forest import (
+    FEATURE_NAMES,
+    RandomForestBaseline,
+    pixel_features,
+)
 
 COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
 

@@ -1,6 +1,7 @@
 """Random-forest baseline on hand-crafted per-pixel temporal features (paper §5.1, "Random Forest").
 
-Not a torch module: it takes the physical patch arrays of :mod:`permafusion.tasks.degradation.patch_store` (SAR in dB,
+Not a torch module: it takes the physical patch arrays of :mod:`permafusion.tasks.degradation.patch_store`
+(SAR in dB,
 optical reflectance, NaN where a month had no valid observation), not normalised tensors, and is fitted by
 scikit-learn rather than by the training loop. Per pixel, over the valid months only:
 
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from permafusion.tasks.degradation.classes import NUM_CLASSES
+from permafusion.tasks.degradation.classes import DEGRADATION
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ def pixel_features(sar: np.ndarray, optical: np.ndarray, *, fill_value: float = 
 class RandomForestBaseline:
     """Per-pixel random forest (scikit-learn) on :func:`pixel_features`.
 
-    Labels use the class codes of :mod:`permafusion.tasks.degradation.classes` (1..4, 0 = unlabeled and ignored);
+    Labels use the class codes of :mod:`permafusion.tasks.degradation.classes` (1..4, 0 = unlabeled and
+    ignored);
     :meth:`predict_proba` returns channel ``k`` = class code ``k + 1`` like the networks' softmax, with
     probability 0 for a class absent from the training pixels.
     """
@@ -127,7 +129,7 @@ class RandomForestBaseline:
         min_samples_leaf: int = 1,
         max_pixels_per_class: int = 50_000,
         class_weight: str | None = "balanced",
-        num_classes: int = NUM_CLASSES,
+        num_classes: int = DEGRADATION.num_classes,
         fill_value: float = -999.0,
         n_jobs: int | None = None,
         seed: int = 0,

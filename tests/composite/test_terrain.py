@@ -6,8 +6,8 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+from permafusion.composite.terrain import build_terrain, slope_degrees, write_terrain
 from permafusion.geo.grid import GridSpec
-from permafusion.geo.terrain import build_terrain, slope_degrees, write_terrain
 
 
 def test_slope_of_a_plane_matches_its_gradient():

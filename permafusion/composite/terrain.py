@@ -7,7 +7,6 @@ their mean. Slope uses the grid's metric spacing, so it is in true degrees, not 
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ import rasterio.shutil
 from rasterio.io import MemoryFile
 
 from permafusion.composite.read import Signer, compute, stack_assets
+from permafusion.core.files import atomic_write
 from permafusion.geo.grid import GridSpec
 
 TERRAIN_BANDS: tuple[str, ...] = ("elevation", "slope")
@@ -70,7 +70,5 @@ def write_terrain(terrain: np.ndarray, grid: GridSpec, path: str | Path) -> None
             for band, (name, unit) in enumerate(zip(TERRAIN_BANDS, ("m", "degree"), strict=True), start=1):
                 dataset.set_band_description(band, name)
                 dataset.update_tags(band, units=unit)
-        tmp = path.with_name(path.name + ".tmp.tif")
-        with memory.open() as dataset:
+        with memory.open() as dataset, atomic_write(path, suffix=".tif") as tmp:
             rasterio.shutil.copy(dataset, tmp, driver="COG", compress="DEFLATE", predictor="3")
-    os.replace(tmp, path)
