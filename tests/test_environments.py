@@ -35,7 +35,7 @@ def _conda(path: Path) -> dict[str, str]:
     return dict(_requirement(e) for e in entries)
 
 
-@pytest.mark.parametrize("path", ["environment.yml", "envs/geo.yaml", "envs/torch.yaml"])
+@pytest.mark.parametrize("path", ["environment.yml", "workflow/envs/geo.yaml", "workflow/envs/torch.yaml"])
 def test_conda_pins_are_pyprojects(path):
     wanted = _pyproject()
     for name, bound in _conda(ROOT / path).items():
@@ -49,5 +49,5 @@ def test_environment_yml_has_every_dependency():
 
 def test_torch_rules_have_the_geo_stack():
     """The training and mapping rules read composites through ``permafusion.composite``."""
-    missing = set(_conda(ROOT / "envs/geo.yaml")) - set(_conda(ROOT / "envs/torch.yaml"))
-    assert not missing, f"envs/torch.yaml lacks {sorted(missing)}"
+    missing = set(_conda(ROOT / "workflow/envs/geo.yaml")) - set(_conda(ROOT / "workflow/envs/torch.yaml"))
+    assert not missing, f"workflow/envs/torch.yaml lacks {sorted(missing)}"

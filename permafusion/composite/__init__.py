@@ -1,4 +1,4 @@
-"""Monthly composites of one processing tile on one grid.
+"""Rasters on a processing tile's grid from STAC items: monthly composites and terrain.
 
 - :func:`build_sar_composite`: Sentinel-1 RTC -> monthly linear-power mean, Lee filter, dB.
 - :func:`build_optical_composite`: Sentinel-2 L2A -> harmonized, SCL-masked monthly median reflectance.
@@ -8,7 +8,8 @@ Modules: ``settings`` (validated settings), ``sar`` and ``optical`` (the arithme
 (the median's compiled sort), ``mosaic`` (one acquisition, several items), ``lattice`` (window reads
 of assets on the grid's lattice), ``read`` (stackstac onto a grid, read errors, signing), ``blocks``
 (reading and reducing block by block), ``dataset`` (the output contract), ``store`` (Zarr I/O,
-streamed or whole), ``build`` (the month loop).
+streamed or whole), ``build`` (the month loop), ``job`` (one tile-month job of the workflow),
+``terrain`` (elevation and slope from DEM items).
 """
 
 from permafusion.composite.build import build_optical_composite, build_sar_composite

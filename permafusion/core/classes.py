@@ -55,6 +55,9 @@ class ClassScheme:
             self, "colors", {code: tuple(self.colors.get(code, (128, 128, 128, 255))) for code in codes}
         )
 
+    def __hash__(self) -> int:
+        return hash((self.title, tuple(self.names.items()), tuple(self.colors.items()), self.nodata_name))
+
     @property
     def nodata(self) -> int:
         return NODATA
@@ -99,7 +102,11 @@ class ClassScheme:
         """The scheme of :meth:`to_mapping`."""
         return cls(
             title=str(values["title"]),
-            names={int(code): str(name) for code, name in values["names"].items()},
+            # sorted by code: a JSON writer may have ordered the keys as strings ("1", "10", "2")
+            names={
+                int(code): str(name)
+                for code, name in sorted(values["names"].items(), key=lambda kv: int(kv[0]))
+            },
             colors={int(code): tuple(int(v) for v in c) for code, c in values.get("colors", {}).items()},  # type: ignore[misc]
             nodata_name=str(values.get("nodata_name", "no data")),
         )

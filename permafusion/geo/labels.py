@@ -10,9 +10,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import rasterio
 import rasterio.features
 
 from permafusion.core.classes import NODATA, ClassScheme
+from permafusion.core.files import atomic_write
 from permafusion.geo.grid import GridSpec
 
 
@@ -72,3 +74,10 @@ def rasterize_labels(
         raster[mask] = code
     raster[claims > 1] = NODATA
     return raster
+
+
+def write_label_raster(raster: np.ndarray, grid: GridSpec, path: str | Path) -> None:
+    """Write a class raster (uint8, 0 unlabeled) as a tiled, compressed GeoTIFF on ``grid``, atomically."""
+    profile = {**grid.raster_profile(dtype="uint8", nodata=NODATA), "compress": "deflate", "tiled": True}
+    with atomic_write(path, suffix=".tif") as tmp, rasterio.open(tmp, "w", **profile) as dataset:
+        dataset.write(raster.astype(np.uint8), 1)

@@ -396,8 +396,7 @@ def fit(
                 _write_history(progress.rows, task, files.history)
             procs.barrier()
             metrics = ", ".join(
-                f"{column.replace('_', ' ')} {progress.rows[-1][column]:.3f}"
-                for column in task.history_metrics
+                f"{column} {progress.rows[-1][column]:.3f}" for column in task.history_metrics
             )
             log.info(
                 "epoch %d/%d: train loss %.4f, val loss %.4f, %s, %.1f s%s",

@@ -1,4 +1,4 @@
-"""Map products of an AOI: the class map COG, the area table and the quicklook figure."""
+"""Map products of an AOI: the class map COG, its mosaic from tiles, the area table, preview grids."""
 
 from __future__ import annotations
 
@@ -79,47 +79,6 @@ def area_by_class(classes: np.ndarray, resolution: float, *, scheme: ClassScheme
     table = pd.DataFrame(rows)
     table["area_km2"] = (table["pixels"] * pixel_km2).round(4)
     return table
-
-
-def optical_rgb(reflectance: np.ndarray) -> np.ndarray:
-    """A true-colour image (H, W, 3) in 0..1 from B04/B03/B02 reflectance (3, H, W), 2–98 % stretched."""
-    rgb = np.moveaxis(reflectance, 0, -1).astype(np.float32)
-    valid = np.isfinite(rgb).all(axis=-1)
-    if not valid.any():
-        return np.zeros(rgb.shape, np.float32)
-    low, high = np.percentile(rgb[valid], [2, 98])
-    stretched = np.clip((rgb - low) / max(high - low, 1e-6), 0, 1)
-    stretched[~valid] = 0
-    return stretched
-
-
-def plot_quicklook(
-    classes: np.ndarray, rgb: np.ndarray, path: str | Path, *, scheme: ClassScheme, title: str
-) -> None:
-    """The class map with its legend beside an optical composite of the same area, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    colormap = scheme.colormap()
-    colors = [(r / 255, g / 255, b / 255, a / 255) for r, g, b, a in (colormap[c] for c in sorted(colormap))]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 6), constrained_layout=True)
-    left.imshow(rgb, interpolation="nearest")
-    left.set_title("Sentinel-2 median composite (B04 B03 B02)")
-    right.imshow(classes, cmap=ListedColormap(colors), vmin=0, vmax=len(colors) - 1, interpolation="nearest")
-    right.set_title(scheme.title[:1].upper() + scheme.title[1:])
-    for axis in (left, right):
-        axis.set_xticks([])
-        axis.set_yticks([])
-    handles = [Patch(color=colors[code], label=f"{code} {name}") for code, name in scheme.names.items()]
-    right.legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
-    figure.suptitle(title)
-    with atomic_write(path, suffix=".png") as tmp:
-        figure.savefig(tmp, dpi=110)
-    plt.close(figure)
 
 
 def preview_grid(grid: GridSpec, *, max_side: int = 1600) -> GridSpec:

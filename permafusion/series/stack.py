@@ -1,4 +1,9 @@
-"""A tile's monthly composite stores opened as one time series, for patches and prediction."""
+"""A tile's monthly composite stores opened as one time series, for patches, prediction and previews.
+
+Rules hand over the composite stores of every tile of an AOI as one flat list, tile after tile and month
+after month within a tile (:func:`per_tile` splits it again); the model's inputs are the latest
+``time_steps`` months of the period (:func:`latest_months`), the same for patches and prediction.
+"""
 
 from __future__ import annotations
 
@@ -29,3 +34,33 @@ def open_series(paths: Sequence[str | Path]) -> xr.Dataset:
     if not series.indexes["time"].is_monotonic_increasing or series.indexes["time"].has_duplicates:
         raise ValueError(f"the composites {[str(p) for p in paths]} are not in strictly increasing months")
     return series
+
+
+def per_tile(paths: Sequence[str | Path], tiles: Sequence[str]) -> dict[str, list[str | Path]]:
+    """Split a flat list of stores, tile after tile with the same number of months each, by tile.
+
+    Raises:
+        ValueError: when the list does not divide evenly among the tiles.
+    """
+    if not tiles or len(paths) % len(tiles):
+        raise ValueError(f"{len(paths)} composite stores do not divide among {len(tiles)} tiles")
+    months = len(paths) // len(tiles)
+    return {tile: list(paths[i * months : (i + 1) * months]) for i, tile in enumerate(tiles)}
+
+
+def latest_months(paths: Sequence[str | Path], sensor: str, *, steps: int) -> xr.DataArray:
+    """The sensor's values (time, band, y, x) over the latest ``steps`` months of one tile's stores.
+
+    Args:
+        paths: the tile's monthly stores of one sensor, in time order.
+        sensor: ``"sar"`` or ``"optical"``.
+        steps: how many of the latest months the model takes (``patches.time_steps``).
+
+    Raises:
+        ValueError: for an unknown sensor, or fewer months than ``steps``.
+    """
+    if sensor not in VARIABLES:
+        raise ValueError(f"sensor must be one of {sorted(VARIABLES)}, got {sensor!r}")
+    if len(paths) < steps:
+        raise ValueError(f"{len(paths)} monthly stores are fewer than the {steps} time steps the model takes")
+    return open_series(paths)[VARIABLES[sensor]].isel(time=slice(len(paths) - steps, len(paths)))

@@ -2,7 +2,8 @@ import numpy as np
 import rasterio
 
 from permafusion.geo.grid import GridSpec
-from permafusion.products.maps import area_by_class, mosaic_class_maps, plot_quicklook, write_class_cog
+from permafusion.products.maps import area_by_class, mosaic_class_maps, write_class_cog
+from permafusion.products.quicklook import plot_quicklook
 from permafusion.tasks.degradation.classes import DEGRADATION
 
 GRID = GridSpec(32646, (488000.0, 3850000.0, 490560.0, 3852560.0), 10.0)

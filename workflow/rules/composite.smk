@@ -1,13 +1,14 @@
-# Monthly composites per processing tile and month, all on the tile's UTM 10 m grid. The per-sensor item
-# check is `ancient`: it must have passed (the period is not empty), but its refresh reruns nothing.
+# Monthly composites per processing tile and month, and terrain per tile, all on the tile's UTM 10 m grid.
+# The per-sensor item check is `ancient`: it must have passed (the period is not empty), but its refresh
+# reruns nothing.
 
 
 rule composite_sar:
     input:
-        item_list=f"{RESULTS}/{{aoi}}/items/sar/{{month}}.json",
-        checked=ancient(f"{RESULTS}/{{aoi}}/items/sar_per_month.csv"),
+        item_list=results("items/sar/{month}.json"),
+        checked=ancient(results("items/sar_per_month.csv")),
     output:
-        directory(f"{RESULTS}/{{aoi}}/composites/{{tile}}/sar/{{month}}.zarr"),
+        directory(results("composites/{tile}/sar/{month}.zarr")),
     params:
         sensor="sar",
         grid=get_tile_grid,
@@ -19,11 +20,11 @@ rule composite_sar:
         max_failed_read_fraction=config["composite"]["max_failed_read_fraction"],
         gdal_cache_mb=config["composite"]["gdal_cache_mb"],
     conda:
-        "../../envs/geo.yaml"
+        "../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/composite_sar/{{tile}}/{{month}}.log",
+        logs("composite_sar/{tile}/{month}"),
     benchmark:
-        f"{RESULTS}/{{aoi}}/benchmarks/composite_sar/{{tile}}/{{month}}.tsv"
+        benchmarks("composite_sar/{tile}/{month}")
     threads: 2
     resources:
         mem_mb=4000,
@@ -33,10 +34,10 @@ rule composite_sar:
 
 rule composite_optical:
     input:
-        item_list=f"{RESULTS}/{{aoi}}/items/optical/{{month}}.json",
-        checked=ancient(f"{RESULTS}/{{aoi}}/items/optical_per_month.csv"),
+        item_list=results("items/optical/{month}.json"),
+        checked=ancient(results("items/optical_per_month.csv")),
     output:
-        directory(f"{RESULTS}/{{aoi}}/composites/{{tile}}/optical/{{month}}.zarr"),
+        directory(results("composites/{tile}/optical/{month}.zarr")),
     params:
         sensor="optical",
         grid=get_tile_grid,
@@ -45,11 +46,11 @@ rule composite_optical:
         max_failed_read_fraction=config["composite"]["max_failed_read_fraction"],
         gdal_cache_mb=config["composite"]["gdal_cache_mb"],
     conda:
-        "../../envs/geo.yaml"
+        "../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/composite_optical/{{tile}}/{{month}}.log",
+        logs("composite_optical/{tile}/{month}"),
     benchmark:
-        f"{RESULTS}/{{aoi}}/benchmarks/composite_optical/{{tile}}/{{month}}.tsv"
+        benchmarks("composite_optical/{tile}/{month}")
     threads: 2
     resources:
         mem_mb=4000,
@@ -59,16 +60,16 @@ rule composite_optical:
 
 rule build_terrain:
     input:
-        item_list=f"{RESULTS}/{{aoi}}/items/dem.json",
+        item_list=results("items/dem.json"),
     output:
-        f"{RESULTS}/{{aoi}}/terrain/{{tile}}.tif",
+        results("terrain/{tile}.tif"),
     params:
         grid=get_tile_grid,
         signing=AOI.catalog.signing,
     conda:
-        "../../envs/geo.yaml"
+        "../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/build_terrain/{{tile}}.log",
+        logs("build_terrain/{tile}"),
     threads: 2
     resources:
         mem_mb=2000,

@@ -3,21 +3,21 @@
 
 rule generate_demo_data:
     output:
-        item_lists=expand(f"{RESULTS}/{{{{aoi}}}}/source/stac/items/{{collection}}.json",
-                     collection=AOI.catalog.collections.values()),
-        collection_docs=expand(f"{RESULTS}/{{{{aoi}}}}/source/stac/collections/{{collection}}.json",
-                           collection=AOI.catalog.collections.values()),
-        labels=f"{RESULTS}/{{aoi}}/source/labels.gpkg",
-        truth=f"{RESULTS}/{{aoi}}/source/truth.tif",
+        item_lists=expand(results("source/stac/items/{collection}.json"), collection=AOI.catalog.collections.values(),
+                          allow_missing=True),
+        collection_docs=expand(results("source/stac/collections/{collection}.json"),
+                               collection=AOI.catalog.collections.values(), allow_missing=True),
+        labels=results("source/labels.gpkg"),
+        truth=results("source/truth.tif"),
     params:
         grid=get_map_grid(),
         start=str(AOI.start),
         end=str(AOI.end),
         seed=AOI_SETTINGS.get("demo", {}).get("seed", 42),
     conda:
-        "../../envs/geo.yaml"
+        "../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/generate_demo_data.log",
+        logs("generate_demo_data"),
     threads: 1
     resources:
         mem_mb=2000,

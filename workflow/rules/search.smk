@@ -7,14 +7,14 @@ rule search_items:
     input:
         get_catalog_files,
     output:
-        f"{RESULTS}/{{aoi}}/items/{{sensor}}/{{month}}.json",
+        results("items/{sensor}/{month}.json"),
     params:
         search=get_month_search,
         allow_empty=True,
     conda:
-        "../../envs/geo.yaml"
+        "../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/search_items/{{sensor}}/{{month}}.log",
+        logs("search_items/{sensor}/{month}"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -26,14 +26,14 @@ rule check_items:
     input:
         get_month_item_lists,
     output:
-        f"{RESULTS}/{{aoi}}/items/{{sensor}}_per_month.csv",
+        results("items/{sensor}_per_month.csv"),
     params:
         search=get_period_search,
         months=MONTHS,
     conda:
-        "../../envs/geo.yaml"
+        "../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/check_items/{{sensor}}.log",
+        logs("check_items/{sensor}"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -45,14 +45,14 @@ rule search_dem:
     input:
         get_catalog_files,
     output:
-        f"{RESULTS}/{{aoi}}/items/dem.json",
+        results("items/dem.json"),
     params:
         search=get_dem_search,
         allow_empty=False,
     conda:
-        "../../envs/geo.yaml"
+        "../envs/geo.yaml"
     log:
-        f"{RESULTS}/{{aoi}}/logs/search_dem.log",
+        logs("search_dem"),
     threads: 1
     resources:
         mem_mb=1000,

@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from permafusion.core.files import write_csv
 from permafusion.core.logs import setup_step_logging
 from permafusion.geo.search import EmptySearchError, load_items
 
@@ -18,4 +19,4 @@ if counts["items"].sum() == 0:
     raise EmptySearchError(
         f"no {search['collection']} item over bbox {search['bbox']} in {search['datetime']}: {hints}"
     )
-counts.to_csv(snakemake.output[0], index=False)
+write_csv(counts, snakemake.output[0])

@@ -19,6 +19,7 @@ metrics = evaluate(
     patches=Path(snakemake.input.patches),
     index=Path(snakemake.input.index),
     split="test",
+    device=snakemake.params.device,
     keep_patch_confusion=True,
 )
 write_json(metrics, snakemake.output[0])

@@ -16,6 +16,7 @@ metrics = evaluate_experiment(
     patches=Path(snakemake.input.patches),
     index=Path(snakemake.input.index),
     split="test",
+    device=snakemake.params.device,
 )
 write_json(metrics, snakemake.output[0])
 model = metrics["model"]

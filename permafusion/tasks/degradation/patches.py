@@ -14,14 +14,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import rasterio
 
 from permafusion.core.classes import NODATA
-from permafusion.learn.splits import SPLITS, assign_splits
+from permafusion.core.files import atomic_write, write_csv
+from permafusion.learn.splits import SPLITS, assign_regions, assign_splits
 from permafusion.series.gaps import GapFill, fill_gaps
+from permafusion.series.stack import latest_months, per_tile
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.patch_store import PatchArrays, PatchStoreWriter
 
-log = logging.getLogger(__name__)
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -174,3 +177,69 @@ def write_patches(
         )
         if progress is not None:
             progress(position + 1, len(index))
+
+
+def build_patch_set(
+    *,
+    tiles: Sequence[str],
+    sar: Sequence[str | Path],
+    optical: Sequence[str | Path],
+    labels: Sequence[str | Path],
+    settings: PatchSettings,
+    gap_fill: Mapping[str, GapFill] | None,
+    regions: Mapping[str, Sequence[float]] | None,
+    store: str | Path,
+    index_path: str | Path,
+    table_path: str | Path,
+    log: logging.Logger = LOG,
+) -> pd.DataFrame:
+    """The whole patch step of an AOI: cut, split, store the patches and write the index and Table 1.
+
+    Args:
+        tiles: tile names, in the order of the label rasters.
+        sar: every tile's monthly SAR stores, tile after tile (see :func:`permafusion.series.stack.per_tile`).
+        optical: the same for optical.
+        labels: one label raster per tile.
+        settings: how patches are cut and split.
+        gap_fill: temporal filling per sensor ("sar", "optical").
+        regions: named regions (name -> west, south, east, north in degrees) for leave-one-region-out;
+            the index gets a ``region`` column when given.
+        store: the Zarr patch store, written atomically.
+        index_path: the patch index CSV.
+        table_path: Table 1 as CSV.
+        log: where progress goes.
+
+    Returns:
+        The patch index.
+    """
+    sar_by_tile, optical_by_tile = per_tile(sar, tiles), per_tile(optical, tiles)
+    sources, grids = [], {}
+    for name, label_path in zip(tiles, labels, strict=True):
+        with rasterio.open(label_path) as dataset:
+            label = dataset.read(1)
+            grids[name] = (dataset.crs, dataset.transform)
+        sources.append(
+            TileSource(
+                name,
+                latest_months(sar_by_tile[name], "sar", steps=settings.time_steps),
+                latest_months(optical_by_tile[name], "optical", steps=settings.time_steps),
+                label,
+            )
+        )
+    index = index_patches(sources, settings)
+    log.info("%d patches: %s", len(index), index["split"].value_counts().to_dict())
+    if regions:
+        index["region"] = assign_regions(index, tile_grids=grids, regions=regions, patch_size=settings.size)
+        log.info("patches per region: %s", index["region"].value_counts().to_dict())
+
+    def progress(done: int, total: int) -> None:
+        if done % 50 == 0 or done == total:
+            log.info("patches written: %d/%d", done, total)
+
+    with atomic_write(store) as tmp:
+        write_patches(sources, index, tmp, settings, gap_fill=gap_fill, progress=progress)
+    write_csv(index, index_path)
+    table = dataset_table(index)
+    write_csv(table, table_path)
+    log.info("dataset table (patches per dominant class and split):\n%s", table.to_string(index=False))
+    return index

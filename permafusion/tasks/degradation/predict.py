@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from permafusion.core.classes import NODATA
 from permafusion.core.devices import resolve_device
+from permafusion.geo.grid import GridSpec
+from permafusion.series.gaps import GapFill, fill_gaps
+from permafusion.series.stack import latest_months
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
 from permafusion.tasks.degradation.models.registry import MODEL_NAMES, build_model
 from permafusion.tasks.degradation.normalize import NormStats, normalize_inputs, validate_norm_stats
+
+LOG = logging.getLogger(__name__)
 
 
 def load_model(
@@ -223,3 +230,60 @@ def class_map(probabilities: np.ndarray, valid: np.ndarray | None = None) -> np.
     if valid is not None:
         codes[~valid] = NODATA
     return codes
+
+
+def predict_tile(
+    *,
+    checkpoint: str | Path,
+    sar: Sequence[str | Path],
+    optical: Sequence[str | Path],
+    grid: GridSpec,
+    time_steps: int,
+    gap_fill: Mapping[str, GapFill],
+    window: int,
+    overlap: int,
+    batch_size: int,
+    device: str = "auto",
+    log: logging.Logger = LOG,
+) -> np.ndarray:
+    """The class map of one tile: the checkpoint's model over the latest ``time_steps`` months.
+
+    Months without observation are filled as the patches were (``gap_fill``); pixels with no SAR and no
+    optical observation in any month are no data (0).
+
+    Args:
+        checkpoint: the trained model.
+        sar: the tile's monthly SAR stores, in time order.
+        optical: the tile's monthly optical stores.
+        grid: the tile's grid (the stores must be on it).
+        time_steps: the latest months the model takes.
+        gap_fill: temporal filling per sensor ("sar", "optical").
+        window: sliding window side.
+        overlap: overlap of neighbouring windows.
+        batch_size: windows per forward pass.
+        device: where the model runs (``"auto"``: CUDA when available).
+        log: where progress goes.
+
+    Returns:
+        uint8 class codes on ``grid``.
+    """
+    model, norm_stats = load_model(checkpoint, device=device)
+    inputs = {}
+    for sensor, paths in (("sar", sar), ("optical", optical)):
+        values = latest_months(paths, sensor, steps=time_steps).values
+        if values.shape[-2:] != grid.shape:
+            raise ValueError(f"{sensor} composites {values.shape} do not match the tile grid {grid.shape}")
+        observed = np.isfinite(values).all(axis=1)
+        inputs[sensor] = fill_gaps(values, observed, gap_fill.get(sensor, "none"))[0]
+    probabilities = predict_probabilities(
+        cast(PermaFusionNet, model),
+        norm_stats,
+        inputs["sar"],
+        inputs["optical"],
+        window=window,
+        overlap=overlap,
+        batch_size=batch_size,
+    )
+    valid = observed_mask(inputs["sar"], inputs["optical"])
+    log.info("%d of %d pixels had no observation and are no data", int((~valid).sum()), valid.size)
+    return class_map(np.asarray(probabilities), valid).astype(np.uint8)

@@ -1,0 +1,94 @@
+# The comparison of the paper: baselines (Table 2) and ablations (Table 3), trained and scored like the main
+# model on the same patches, and Tables 1-3 written as CSV and Markdown. `snakemake --cores all tables`.
+rule tables:
+    input:
+        get_tables,
+
+
+rule train_experiment:
+    input:
+        patches=results("patches/patches.zarr"),
+        index=results("patches/index.csv"),
+    output:
+        checkpoint=results("experiments/{method}/checkpoint.pt"),
+        history=results("experiments/{method}/history.csv"),
+    wildcard_constraints:
+        method="|".join(NETWORK_EXPERIMENTS),
+    params:
+        settings=get_experiment_train_settings,
+    conda:
+        "../../envs/torch.yaml"
+    log:
+        logs("train_experiment/{method}"),
+    benchmark:
+        benchmarks("train_experiment/{method}")
+    threads: 8
+    resources:
+        mem_mb=8000,
+    script:
+        "../../scripts/train.py"
+
+
+rule train_random_forest:
+    input:
+        patches=results("patches/patches.zarr"),
+        index=results("patches/index.csv"),
+    output:
+        model=results(f"experiments/{RANDOM_FOREST}/model.joblib"),
+    params:
+        settings=get_random_forest_settings,
+    conda:
+        "../../envs/torch.yaml"
+    log:
+        logs(f"train_experiment/{RANDOM_FOREST}"),
+    benchmark:
+        benchmarks(f"train_experiment/{RANDOM_FOREST}")
+    threads: 8
+    resources:
+        mem_mb=8000,
+    script:
+        "../../scripts/train_random_forest.py"
+
+
+rule evaluate_experiment:
+    input:
+        model=get_experiment_model,
+        patches=results("patches/patches.zarr"),
+        index=results("patches/index.csv"),
+    output:
+        results("experiments/{method}/metrics.json"),
+    wildcard_constraints:
+        method="|".join(SCORED_EXPERIMENTS),
+    params:
+        method="{method}",
+        device=config["device"],
+    conda:
+        "../../envs/torch.yaml"
+    log:
+        logs("evaluate_experiment/{method}"),
+    threads: 4
+    resources:
+        mem_mb=4000,
+    script:
+        "../../scripts/evaluate_experiment.py"
+
+
+rule write_tables:
+    input:
+        index=results("patches/index.csv"),
+        metrics=get_table_metrics,
+    output:
+        expand(results("tables/table{n}.{ext}"), n=(1, 2, 3), ext=("csv", "md"), allow_missing=True),
+    params:
+        metric_methods=TABLE_METHODS,
+        methods=TABLE2_METHODS,
+        ablations=TABLE3_ABLATIONS,
+    conda:
+        "../../envs/torch.yaml"
+    log:
+        logs("write_tables"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../../scripts/write_tables.py"

@@ -1,0 +1,97 @@
+# The degradation task (seed 000): patches, PermaFusionNet, maps, and the paper's tables.
+import sys
+
+from permafusion.tasks.degradation.classes import DEGRADATION
+from permafusion.tasks.degradation.experiments import EXPERIMENT_METHODS, RANDOM_FOREST
+
+if len(MONTHS) < config["patches"]["time_steps"]:
+    raise WorkflowError(f"the period {AOI.start}..{AOI.end} in {AOI_FILE} has {len(MONTHS)} months; patches need "
+                        f"{config['patches']['time_steps']} (patches.time_steps): widen `start`/`end`")
+CLASS_SCHEME = DEGRADATION
+# named parts of the AOI, for leave-one-region-out (loro.smk)
+REGIONS = dict(AOI_SETTINGS.get("regions") or {})
+
+
+def get_train_settings():
+    """The training settings, on the run's device."""
+    return {**config["train"], "device": config["device"]}
+
+
+def final_outputs():
+    """The map and its evaluation when the AOI has labels; otherwise the composites of every tile."""
+    if LABELS:
+        return terrain_paths() + [
+            aoi_path("map", "degradation.tif"),
+            aoi_path("map", "area_by_class.csv"),
+            aoi_path("map", "quicklook.png"),
+            aoi_path("eval", "metrics.json"),
+        ]
+    print(f"AOI {AOI.name} has no labels: the run stops after the composites. Set `labels` in {AOI_FILE} "
+          "to train and map.", file=sys.stderr)
+    return terrain_paths() + all_composites("sar") + all_composites("optical")
+
+
+# Experiments of the paper (Tables 2 and 3, experiments.smk)
+EXPERIMENTS = config["experiments"]
+TABLE2_METHODS = list(EXPERIMENTS["methods"])
+TABLE3_ABLATIONS = list(EXPERIMENTS["ablations"])
+# every method whose metrics the tables need; the full model always (Table 3 compares with it)
+TABLE_METHODS = list(dict.fromkeys([*TABLE2_METHODS, "permafusionnet", *TABLE3_ABLATIONS]))
+for _method in TABLE_METHODS:
+    if _method not in EXPERIMENT_METHODS:
+        raise WorkflowError(f"experiments: unknown method '{_method}' (in `experiments.methods` or "
+                            f"`experiments.ablations`); known: {', '.join(EXPERIMENT_METHODS)}")
+# networks trained by train_experiment; the main model comes from `train`, the forest from train_random_forest
+NETWORK_EXPERIMENTS = [m for m in EXPERIMENT_METHODS if m not in (RANDOM_FOREST, "permafusionnet")]
+# methods scored by evaluate_experiment; the main model is scored once, by `evaluate`
+SCORED_EXPERIMENTS = [m for m in EXPERIMENT_METHODS if m != "permafusionnet"]
+
+
+def get_experiment_train_settings(wildcards):
+    """The main model's training settings with only the network changed."""
+    return {**get_train_settings(), "model": wildcards.method}
+
+
+def get_random_forest_settings(wildcards):
+    return {"forest": dict(EXPERIMENTS["random_forest"]), "seed": config["train"]["seed"]}
+
+
+def get_experiment_model(wildcards):
+    """The trained model of a method: a joblib file for the forest, a checkpoint for a network."""
+    if wildcards.method == RANDOM_FOREST:
+        return results(f"experiments/{RANDOM_FOREST}/model.joblib").format(aoi=wildcards.aoi)
+    return results("experiments/{method}/checkpoint.pt").format(aoi=wildcards.aoi, method=wildcards.method)
+
+
+def get_table_metrics(wildcards):
+    """Scores of every table method; the full model's come from the main `evaluate` rule."""
+    return [
+        aoi_path("eval", "metrics.json") if m == "permafusionnet" else aoi_path("experiments", m, "metrics.json")
+        for m in TABLE_METHODS
+    ]
+
+
+def get_tables(wildcards):
+    """Tables 1-3 of the configured AOI; only AOIs with ground truth have them."""
+    if not LABELS:
+        raise WorkflowError(f"AOI {AOI.name} has no labels, so there is nothing to train or score for the "
+                            f"tables: set `labels` in {AOI_FILE} to a GeoPackage of polygons with a class_code "
+                            "column (1..4)")
+    return [aoi_path("tables", f"table{n}.{ext}") for n in (1, 2, 3) for ext in ("csv", "md")]
+
+
+# Leave-one-region-out (loro.smk)
+def get_loro_metrics(wildcards):
+    if len(REGIONS) < 2:
+        raise WorkflowError(
+            f"leave-one-region-out needs at least two regions; {AOI_FILE} names {len(REGIONS)}: add "
+            "`regions:` (name: [west, south, east, north] in degrees) to it"
+        )
+    return expand(results("loro/{region}/metrics.json"), aoi=wildcards.aoi, region=list(REGIONS))
+
+
+include: "patches.smk"
+include: "model.smk"
+include: "map.smk"
+include: "experiments.smk"
+include: "loro.smk"

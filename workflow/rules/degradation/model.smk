@@ -1,0 +1,68 @@
+# PermaFusionNet: train on the training split, keep the best validation epoch, evaluate on the test split,
+# and classify every tile. Threads are what each job asks for; Snakemake gives at most --cores.
+
+
+rule train:
+    input:
+        patches=results("patches/patches.zarr"),
+        index=results("patches/index.csv"),
+    output:
+        checkpoint=results("model/checkpoint.pt"),
+        history=results("model/history.csv"),
+    params:
+        settings=get_train_settings(),
+    conda:
+        "../../envs/torch.yaml"
+    log:
+        logs("train"),
+    benchmark:
+        benchmarks("train")
+    threads: 8
+    resources:
+        mem_mb=8000,
+    script:
+        "../../scripts/train.py"
+
+
+rule evaluate:
+    input:
+        checkpoint=results("model/checkpoint.pt"),
+        patches=results("patches/patches.zarr"),
+        index=results("patches/index.csv"),
+    output:
+        results("eval/metrics.json"),
+    params:
+        device=config["device"],
+    conda:
+        "../../envs/torch.yaml"
+    log:
+        logs("evaluate"),
+    threads: 4
+    resources:
+        mem_mb=4000,
+    script:
+        "../../scripts/evaluate.py"
+
+
+rule predict_tile:
+    input:
+        checkpoint=results("model/checkpoint.pt"),
+        sar=get_tile_composites("sar"),
+        optical=get_tile_composites("optical"),
+    output:
+        results("predict/{tile}.tif"),
+    params:
+        grid=get_tile_grid,
+        time_steps=config["patches"]["time_steps"],
+        gap_fill={sensor: config[sensor]["gap_fill"] for sensor in ("sar", "optical")},
+        settings=config["predict"],
+        device=config["device"],
+    conda:
+        "../../envs/torch.yaml"
+    log:
+        logs("predict_tile/{tile}"),
+    threads: 4
+    resources:
+        mem_mb=8000,
+    script:
+        "../../scripts/predict_tile.py"

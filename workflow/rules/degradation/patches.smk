@@ -1,0 +1,26 @@
+# Training patches: 128x128 windows x the latest months, split by spatial blocks, and Table 1.
+
+
+rule build_patches:
+    input:
+        sar=all_composites("sar"),
+        optical=all_composites("optical"),
+        labels=per_tile_files("labels/{tile}.tif"),
+    output:
+        store=directory(results("patches/patches.zarr")),
+        index=results("patches/index.csv"),
+        table=results("patches/table1.csv"),
+    params:
+        tiles=list(TILES),
+        settings=config["patches"],
+        gap_fill={sensor: config[sensor]["gap_fill"] for sensor in ("sar", "optical")},
+        regions=REGIONS,
+    conda:
+        "../../envs/geo.yaml"
+    log:
+        logs("build_patches"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../../scripts/build_patches.py"
