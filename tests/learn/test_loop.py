@@ -70,7 +70,16 @@ class _Regressor(nn.Module):
         return self.head(sequence[:, -1])
 
 
-class RegressionToy:
+class _OnDevice:
+    """Batches go to the device the loop hands to ``prepare``."""
+
+    device = torch.device("cpu")
+
+    def prepare(self, device: torch.device) -> None:
+        self.device = device
+
+
+class RegressionToy(_OnDevice):
     """64 training and 32 validation sequences (B, T=5, F=3); the two targets are fixed linear functions
     of the inputs, 20 % of them missing (NaN)."""
 
@@ -88,10 +97,6 @@ class RegressionToy:
         self.x, self.y = x[:train], y[:train]
         self.val_x, self.val_y = x[train:], y[train:]
         self.features = features
-        self.device = torch.device("cpu")
-
-    def prepare(self, device: torch.device) -> None:
-        self.device = device
 
     def sizes(self) -> tuple[int, int]:
         return len(self.x), len(self.val_x)
@@ -153,7 +158,7 @@ def _scenes(count: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray
     return images, labels
 
 
-class SegmentationToy:
+class SegmentationToy(_OnDevice):
     """64 training and 32 validation images of 16 x 16 pixels; flips as augmentation."""
 
     monitor = "mean_f1"
@@ -165,10 +170,6 @@ class SegmentationToy:
         self.images, self.labels = _scenes(64, 16, rng)
         self.val_images, self.val_labels = _scenes(32, 16, rng)
         self.loss_fn = CombinedLoss()
-        self.device = torch.device("cpu")
-
-    def prepare(self, device: torch.device) -> None:
-        self.device = device
 
     def sizes(self) -> tuple[int, int]:
         return len(self.images), len(self.val_images)
