@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from affine import Affine
-from rasterio.warp import transform as transform_coords
+
+if TYPE_CHECKING:  # the geospatial stack is needed only to assign regions
+    from affine import Affine
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
@@ -111,6 +112,8 @@ def assign_regions(
         regions: name -> (west, south, east, north) in degrees.
         patch_size: patch side in pixels.
     """
+    from rasterio.warp import transform as transform_coords
+
     out = pd.Series("", index=index.index, dtype=object)
     for tile, rows in index.groupby("tile"):
         crs, transform = tile_grids[str(tile)]

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import zarr
 
 from permafusion.core.classes import NODATA
 from permafusion.learn.splits import SPLITS
@@ -39,6 +38,8 @@ class PatchStoreWriter:
     """Writes patches one at a time into a fresh Zarr group of known size."""
 
     def __init__(self, path: str | Path, *, count: int, time_steps: int, patch_size: int) -> None:
+        import zarr  # here, not at the top: training imports on GPU nodes without the geospatial stack
+
         self.root = zarr.open_group(str(path), mode="w")
         p, t = patch_size, time_steps
         self.root.attrs.update(
@@ -83,6 +84,8 @@ def write_patch_store(path: str | Path, sar: np.ndarray, optical: np.ndarray, la
 
 def read_patches(path: str | Path, indices: Sequence[int] | None = None) -> PatchArrays:
     """Read all patches, or the given ones in the given order, into memory."""
+    import zarr
+
     root = zarr.open_group(str(path), mode="r")
 
     def read(name: str) -> np.ndarray:

@@ -6,20 +6,21 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 
 from permafusion.core.classes import NODATA
 from permafusion.core.devices import resolve_device
-from permafusion.geo.grid import GridSpec
 from permafusion.series.gaps import GapFill, fill_gaps
-from permafusion.series.stack import latest_months
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
 from permafusion.tasks.degradation.models.registry import MODEL_NAMES, build_model
 from permafusion.tasks.degradation.normalize import NormStats, normalize_inputs, validate_norm_stats
+
+if TYPE_CHECKING:  # the model code imports without the geospatial stack; predict_tile needs it
+    from permafusion.geo.grid import GridSpec
 
 LOG = logging.getLogger(__name__)
 
@@ -267,6 +268,8 @@ def predict_tile(
     Returns:
         uint8 class codes on ``grid``.
     """
+    from permafusion.series.stack import latest_months
+
     model, norm_stats = load_model(checkpoint, device=device)
     inputs = {}
     for sensor, paths in (("sar", sar), ("optical", optical)):
