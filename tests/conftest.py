@@ -13,3 +13,23 @@ def stac_fixtures() -> Path:
             f"real STAC fixtures not found at {SHARED_FIXTURES} (../shared is not beside the checkout)"
         )
     return SHARED_FIXTURES
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--device",
+        default="cpu",
+        help="torch device of the model, training and prediction tests that take the `device` fixture "
+        "(cpu, cuda, cuda:1); benchmarks/gpu_check.sh runs them on CUDA",
+    )
+
+
+@pytest.fixture(scope="session")
+def device(request: pytest.FixtureRequest) -> str:
+    """The device chosen with --device; a CUDA device the machine lacks skips the test, saying so."""
+    import torch
+
+    name = str(request.config.getoption("--device"))
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        pytest.skip(f"--device {name}, but torch sees no CUDA device here")
+    return name

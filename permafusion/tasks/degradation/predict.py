@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from permafusion.core.classes import NODATA
-from permafusion.core.devices import resolve_device
+from permafusion.core.devices import autocast, autocast_dtype, resolve_device
 from permafusion.series.gaps import GapFill, fill_gaps
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
@@ -131,6 +131,7 @@ def predict_probabilities(
     overlap: int = 32,
     batch_size: int = 8,
     return_attention: bool = False,
+    precision: str = "auto",
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Class probabilities over a whole tile of any size, from overlapping windows blended without seams.
 
@@ -149,6 +150,8 @@ def predict_probabilities(
         overlap: pixels shared by neighbouring windows, ``0 <= overlap < window``.
         batch_size: windows per forward pass.
         return_attention: also return the blended mean SAR weight of the gates per month, (T, H, W).
+        precision: ``"auto"`` (bf16 autocast on CUDA, fp32 on CPU), ``"fp32"`` or ``"bf16"``; the softmax
+            and the blending run in fp32.
 
     Returns:
         (K, H, W) float32 probabilities, channel k = class code k+1; with ``return_attention`` a tuple
@@ -175,6 +178,7 @@ def predict_probabilities(
         )
     model.eval()
     device = _device_of(model)
+    amp = autocast_dtype(precision, device)
     t, _, height, width = sar.shape
     margin = overlap // 2
     win = [min(window, math.ceil((n + 2 * margin) / m) * m) for n in (height, width)]
@@ -203,7 +207,8 @@ def predict_probabilities(
         s_t, o_t = normalize_inputs(
             torch.as_tensor(s, device=device), torch.as_tensor(o, device=device), norm_stats
         )
-        logits, gates = model.forward_with_attention(s_t, o_t)
+        with autocast(device, amp):
+            logits, gates = model.forward_with_attention(s_t, o_t)
         p = torch.softmax(logits.float(), dim=1)
         sar_weight = model.sar_weight(gates).float() if attention is not None else None
         for i, (y, x) in enumerate(batch):
