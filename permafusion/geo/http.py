@@ -9,11 +9,13 @@ as ``requests`` reads the body after the retry loop).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from pystac_client.exceptions import APIError
@@ -28,13 +30,58 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_RETRY_AFTER_S = 120.0
 
 _URL = re.compile(r"""(?:https?|s3|gs|az|file|/vsicurl/https?)://[^\s'"<>]+""")
-_SECRET_QUERY = re.compile(r"(?i)\b(?:sig|se|st|sp|sv|sr|skoid|sktid|skt|ske|sks|skv|spr)=[^&\s'\"]*")
+#: Query fields of signed URLs: Azure SAS, AWS S3 (SigV4 and SigV2), Google Cloud Storage, bearer tokens.
+SIGNATURE_FIELDS = frozenset(
+    {
+        *("sig", "se", "st", "sp", "sv", "sr", "ss", "srt", "si", "sdd", "spr"),
+        *("skoid", "sktid", "skt", "ske", "sks", "skv"),
+        *("x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders"),
+        *("x-amz-signature", "x-amz-security-token", "awsaccesskeyid", "signature", "expires"),
+        *("x-goog-algorithm", "x-goog-credential", "x-goog-date", "x-goog-expires", "x-goog-signedheaders"),
+        *("x-goog-signature", "token", "access_token"),
+    }
+)
+#: Fields whose presence marks a URL as signed (the others above are only dropped along with one of these).
+_SIGNED_BY = frozenset(
+    {
+        "sig",
+        "x-amz-signature",
+        "x-amz-security-token",
+        "signature",
+        "x-goog-signature",
+        "token",
+        "access_token",
+    }
+)
+_SECRET_QUERY = re.compile(
+    r"(?i)(?<![\w-])(?:"
+    + "|".join(re.escape(f) for f in sorted(SIGNATURE_FIELDS, key=len, reverse=True))
+    + r")=[^&\s'\"]*"
+)
 
 
 def redact(text: str) -> str:
-    """``text`` with the query string of every URL removed and any stray SAS field blanked."""
+    """``text`` with the query string of every URL removed and any stray signature field blanked.
+
+    For messages and logs, where a URL's query is never needed.
+    """
     text = _URL.sub(lambda m: m.group(0).split("?", 1)[0], text)
     return _SECRET_QUERY.sub("[redacted]", text)
+
+
+def strip_signature(href: str) -> str:
+    """``href`` without the fields of a signed URL (Azure SAS, AWS S3, GCS, tokens); others are kept.
+
+    For hrefs that are saved, where a query an unsigned URL needs must stay.
+    """
+    parts = urlsplit(href)
+    if not parts.query:
+        return href
+    fields = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(key.lower() in _SIGNED_BY for key, _ in fields):
+        return href
+    kept = [(key, value) for key, value in fields if key.lower() not in SIGNATURE_FIELDS]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 @dataclass(frozen=True)
@@ -180,16 +227,42 @@ class ResilientStacApiIO(StacApiIO):
         headers: dict[str, str] | None = None,
         parameters: dict[str, Any] | None = None,
     ) -> str:
+        verb = (method or "GET").upper()
         try:
-            return super().request(href, method=method, headers=headers, parameters=parameters)
+            for attempt in range(1, self.policy.retries + 2):
+                text = super().request(href, method=method, headers=headers, parameters=parameters)
+                if _is_json(text):
+                    return text
+                # a 200 whose body is not JSON (a proxy's HTML page, a body mangled on the way): worth
+                # another try like a cut-short answer, then a failure that says what came back
+                if attempt > self.policy.retries:
+                    detail = "the answer is not JSON: " + redact(" ".join(text.split()))[:120]
+                    raise RequestFailedError(verb, redact(str(href)), 200, detail, attempt)
+                wait = self.policy.wait_s(attempt)
+                log.warning(
+                    "%s %s: answer is not JSON; retry %d of %d in %.1f s",
+                    verb,
+                    redact(str(href)),
+                    attempt,
+                    self.policy.retries,
+                    wait,
+                )
+                time.sleep(wait)
+            raise AssertionError("unreachable")  # pragma: no cover
         except APIError as err:
             status = getattr(err, "status_code", None)
             retryable = status is None or status in RETRY_STATUSES
             attempts = self.policy.retries + 1 if retryable else 1
             detail = redact(" ".join(str(err).split()))[:300]
-            raise RequestFailedError(
-                (method or "GET").upper(), redact(str(href)), status, detail, attempts
-            ) from None
+            raise RequestFailedError(verb, redact(str(href)), status, detail, attempts) from None
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def stac_api_io(policy: RetryPolicy, **kwargs: Any) -> ResilientStacApiIO:

@@ -19,7 +19,7 @@ import shapely.geometry
 from pystac_client import Client
 
 from permafusion.core.files import write_json
-from permafusion.geo.http import RequestFailedError, RetryPolicy, stac_api_io
+from permafusion.geo.http import RequestFailedError, RetryPolicy, stac_api_io, strip_signature
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,11 @@ def _api_name(url: str) -> str:
 def _failure_message(url: str, err: RequestFailedError, policy: RetryPolicy) -> str:
     api = _api_name(url)
     where = f"{err.method} {urlparse(err.url).path or '/'}"
+    if err.status == 200:
+        return (
+            f"{api} answered {where} {err.attempts} times with a body that is not a STAC answer "
+            f"({err.detail[:200]}); check `catalog.url` (a proxy or login page?) or try again later"
+        )
     if err.status is not None and err.attempts > 1:
         return (
             f"{api} answered {err.status} {err.attempts} times for {where} "
@@ -196,20 +201,28 @@ def _failure_message(url: str, err: RequestFailedError, policy: RetryPolicy) -> 
 def _detach(items: Iterable[pystac.Item]) -> None:
     """Make saved items stand alone and hold no secret.
 
-    Drops any SAS token a catalog put on asset hrefs, the ``root``/``parent`` links (pystac would fetch the
-    API root to resolve them whenever an item is serialised) and links to a loopback server that is gone
-    once the search ends.
+    Drops the signature a catalog may have put on asset hrefs, on their ``alternate`` hrefs and on links
+    (Azure SAS, AWS S3 presigned URLs and security tokens, GCS signed URLs), the ``root``/``parent`` links
+    (pystac would fetch the API root to resolve them whenever an item is serialised) and links to a
+    loopback server that is gone once the search ends.
     """
     for item in items:
         for asset in item.assets.values():
-            if asset.href.startswith("http") and "?" in asset.href and "sig=" in asset.href:
-                asset.href = asset.href.split("?", 1)[0]
+            asset.href = strip_signature(asset.href)
+            for alternate in (asset.extra_fields.get("alternate") or {}).values():
+                if isinstance(alternate, dict) and isinstance(alternate.get("href"), str):
+                    alternate["href"] = strip_signature(alternate["href"])
         item.links = [
             link
             for link in item.links
             if link.rel not in ("root", "parent")
-            and urlparse(str(link.href)).hostname not in ("127.0.0.1", "localhost", "::1")
+            # the raw target: resolving `href` would fetch the root of a catalog that may be gone
+            and urlparse(link.target if isinstance(link.target, str) else "").hostname
+            not in ("127.0.0.1", "localhost", "::1")
         ]
+        for link in item.links:
+            if isinstance(link.target, str):
+                link.target = strip_signature(link.target)
 
 
 def save_items(items: pystac.ItemCollection, path: str | Path) -> None:

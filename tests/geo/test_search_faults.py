@@ -9,7 +9,7 @@ import time
 import pytest
 from faults import EXPIRED_TOKEN, TRUNCATE, fault_server, hang, rule, status
 
-from permafusion.geo.http import RetryPolicy, redact, urllib3_retry
+from permafusion.geo.http import RetryPolicy, redact, strip_signature, urllib3_retry
 from permafusion.geo.search import SearchFailedError, SearchRequest, save_items, search_items
 from permafusion.geo.stac_server import serve_local_catalog
 
@@ -166,3 +166,55 @@ def test_redact_drops_query_strings():
     text = "Error opening '/vsicurl/https://acc.blob.core.windows.net/c/a.tif?st=1&se=2&sig=abc%3D': 403"
     assert redact(text) == "Error opening '/vsicurl/https://acc.blob.core.windows.net/c/a.tif': 403"
     assert redact("token sig=abc&se=2") == "token [redacted]&[redacted]"
+
+
+def test_an_answer_that_is_not_json_is_retried_then_named(api, caplog):
+    garbage = status(200, b"<html>Proxy login</html>")
+    with fault_server(upstream=api, rules=[rule(garbage, path="/search", times={1})]) as proxy:
+        assert len(search_items(proxy.url, REQUEST, **FAST)) == 5  # once: retried
+    assert "answer is not JSON; retry 1 of 3" in caplog.text
+    with (
+        fault_server(upstream=api, rules=[rule(garbage, path="/search")]) as proxy,
+        pytest.raises(SearchFailedError, match=r"answered POST /search 4 times with a body that is not"),
+    ):
+        search_items(proxy.url, REQUEST, **FAST)
+
+
+def test_every_known_signature_form_is_redacted_and_stripped() -> None:
+    s3 = (
+        "https://bucket.s3.us-west-2.amazonaws.com/a/B04.tif?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=AKIA%2F20240101&X-Amz-Date=20240101T000000Z&X-Amz-Expires=3600"
+        "&X-Amz-SignedHeaders=host&X-Amz-Security-Token=SECRETTOKEN&X-Amz-Signature=SECRETSIG"
+    )
+    gcs = "https://storage.googleapis.com/b/a.tif?X-Goog-Algorithm=GOOG4&X-Goog-Signature=SECRETSIG"
+    sas = "https://acc.blob.core.windows.net/c/a.tif?st=1&se=2&sp=r&sv=2021&sr=b&sig=SECRETSIG"
+    for url in (s3, gcs, sas):
+        assert "SECRET" not in redact(f"could not read {url}: 404")
+        assert strip_signature(url) == url.split("?", 1)[0]
+    # a stray field outside a URL, and a query an unsigned URL needs, are handled apart
+    assert "SECRET" not in redact("header X-Amz-Security-Token=SECRETTOKEN sent")
+    assert (
+        strip_signature("https://example.org/tile?layer=dem&sig=SECRET")
+        == "https://example.org/tile?layer=dem"
+    )
+    assert (
+        strip_signature("https://example.org/tile?layer=dem&page=2")
+        == "https://example.org/tile?layer=dem&page=2"
+    )
+
+
+def test_saved_items_hold_no_signature_anywhere(tmp_path, stac_fixtures) -> None:
+    import pystac
+
+    path = next((stac_fixtures / "planetary-computer/sentinel-2-l2a").glob("*.json"))
+    item = pystac.Item.from_dict(json.loads(path.read_text()))
+    signed = "X-Amz-Credential=AKIA&X-Amz-Security-Token=SECRETTOKEN&X-Amz-Signature=SECRETSIG"
+    for asset in item.assets.values():
+        asset.href += ("&" if "?" in asset.href else "?") + signed
+        asset.extra_fields["alternate"] = {"s3": {"href": "s3://bucket/key.tif?" + signed}}
+    item.add_link(pystac.Link("alternate", "https://example.org/item.json?sig=SECRETSIG"))
+    out = tmp_path / "items.json"
+    save_items(pystac.ItemCollection([item]), out)
+    text = out.read_text()
+    assert "SECRET" not in text and "X-Amz" not in text and "sig=" not in text
+    assert "s3://bucket/key.tif" in text
