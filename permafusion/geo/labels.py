@@ -10,6 +10,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 import rasterio.features
 
@@ -28,7 +29,8 @@ def read_labels(
     """Read and check a ground-truth vector file (GeoPackage or anything GDAL reads).
 
     Raises:
-        LabelError: missing, unreadable, no CRS, no class column, or codes that are not classes of ``scheme``.
+        LabelError: missing, unreadable, no CRS, no class column, or values of the class column that are
+            not class codes of ``scheme`` (text, NaN, 2.7, 7).
     """
     path = Path(path)
     if not path.is_file():
@@ -46,14 +48,41 @@ def read_labels(
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     if frame.empty:
         raise LabelError(f"label file {path} holds no geometry")
-    codes = {int(code) for code in frame[class_column].unique()}
-    unknown = codes - set(scheme.codes)
-    if unknown:
-        raise LabelError(
-            f"label file {path} has class codes {sorted(unknown)} in `{class_column}`; "
-            f"allowed ({scheme.title}): {list(scheme.codes)}"
-        )
+    _check_codes(frame, path=path, column=class_column, scheme=scheme)
     return frame
+
+
+def _check_codes(frame: gpd.GeoDataFrame, *, path: Path, column: str, scheme: ClassScheme) -> None:
+    """Every value of the class column is a class code of ``scheme``: an integer, not text, NaN or 2.7.
+
+    Raises:
+        LabelError: naming the file, the column, the offending values and the first rows (feature ids)
+            holding them, and the codes allowed.
+    """
+    values = pd.to_numeric(frame[column], errors="coerce")
+    allowed = set(scheme.codes)
+    bad = values.isna() | ~values.isin(allowed)
+    if not bad.any():
+        frame[column] = values.astype(int)
+        return
+
+    def why(value: float) -> str:
+        if pd.isna(value):
+            return "empty or not a number"
+        return "not a whole number" if value % 1 else "not a class"
+
+    rows = frame.index[bad.to_numpy()][:5]
+
+    def shown(value: object) -> str:
+        value = value.item() if isinstance(value, np.generic) else value
+        return repr(value) if isinstance(value, str) else str(value)
+
+    examples = "; ".join(f"row {row}: {shown(frame.at[row, column])}, {why(values.at[row])}" for row in rows)
+    raise LabelError(
+        f"label file {path}, column `{column}`: {int(bad.sum())} of {len(frame)} features hold values that "
+        f"are not class codes ({examples}); allowed ({scheme.title}): {sorted(allowed)}. Fix those rows (or "
+        "drop them) and save the file again"
+    )
 
 
 def rasterize_labels(

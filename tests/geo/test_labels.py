@@ -45,7 +45,29 @@ def test_missing_unreadable_and_wrong_label_files_say_what_to_change(tmp_path):
     broken.write_bytes(b"not a geopackage")
     with pytest.raises(LabelError, match="unreadable"):
         read_labels(broken, scheme=DEGRADATION)
-    with pytest.raises(LabelError, match="class codes \\[7\\]"):
+    with pytest.raises(LabelError, match="row 0: 7, not a class"):
         read_labels(_write(tmp_path, [7], [box(0, 0, 1, 1)]), scheme=DEGRADATION)
     with pytest.raises(LabelError, match="no `class_code` column"):
         read_labels(_write(tmp_path, [1], [box(0, 0, 1, 1)], column="kind"), scheme=DEGRADATION)
+
+
+@pytest.mark.parametrize(
+    ("codes", "message"),
+    [
+        ([1, 2.7], r"row 1: 2.7, not a whole number"),
+        ([1, float("nan")], r"row 1: nan, empty or not a number"),
+        (["1", "talik"], r"row 1: 'talik', empty or not a number"),
+        ([4, 9], r"row 1: 9, not a class"),
+    ],
+)
+def test_class_values_that_are_not_codes_name_the_file_column_and_rows(tmp_path, codes, message):
+    path = _write(tmp_path, codes, [box(0, 0, 1, 1), box(1, 1, 2, 2)])
+    with pytest.raises(LabelError, match=message) as error:
+        read_labels(path, scheme=DEGRADATION)
+    assert str(path) in str(error.value) and "column `class_code`" in str(error.value)
+    assert "allowed (permafrost degradation class): [1, 2, 3, 4]" in str(error.value)
+
+
+def test_whole_floats_and_numeric_text_are_read_as_codes(tmp_path):
+    path = _write(tmp_path, [1.0, 4.0], [box(0, 0, 1, 1), box(1, 1, 2, 2)])
+    assert read_labels(path, scheme=DEGRADATION)["class_code"].tolist() == [1, 4]
