@@ -16,6 +16,7 @@ import pytest
 from snakemake.utils import validate
 
 from permafusion.composite import OpticalSettings, SarSettings
+from permafusion.composite.job import composite_month
 from permafusion.geo.search import search_items
 from permafusion.tasks.degradation.patches import PatchSettings
 from permafusion.tasks.degradation.predict import predict_probabilities
@@ -82,3 +83,4 @@ def test_patch_composite_search_and_predict_defaults_agree(defaults: dict[str, A
     _assert_same(defaults["optical"], _field_defaults(OpticalSettings))
     _assert_same(defaults["search"], _signature_defaults(search_items))
     _assert_same(defaults["predict"], _signature_defaults(predict_probabilities))
+    _assert_same(defaults["composite"], _signature_defaults(composite_month))

@@ -193,7 +193,7 @@ def _probe(href: str, sign: Signer | None) -> str | None:
                 )
                 href = resign_href(href, sign)
                 continue
-            return redact(" ".join(str(error).split()))[:300]
+            return redact(describe_error(error))[:300]
     return None  # pragma: no cover
 
 
@@ -244,10 +244,28 @@ def drop_unreadable(
         if error is not None and index not in failed:
             unsigned = hrefs.get(href, ("", "", href.split("?", 1)[0]))[2]
             failed[index] = UnreadableScene(items[index].id, key, unsigned, error)
+    return skip_within_allowance(items, failed, max_failed_read_fraction=max_failed_read_fraction)
+
+
+def skip_within_allowance(
+    items: Sequence[pystac.Item],
+    failed: Mapping[int, UnreadableScene],
+    *,
+    max_failed_read_fraction: float,
+    what: str = "unreadable",
+) -> tuple[list[pystac.Item], list[UnreadableScene]]:
+    """Drop the scenes at the positions ``failed`` names, if they are few enough; say which, and why.
+
+    Returns:
+        The kept items (in input order) and the skipped scenes.
+
+    Raises:
+        AssetReadError: more than ``max_failed_read_fraction`` of the scenes failed, listing them.
+    """
     skipped = [failed[i] for i in sorted(failed)]
     if skipped:
         listed = "; ".join(map(str, skipped[:10])) + ("; ..." if len(skipped) > 10 else "")
-        summary = f"{len(skipped)} of {len(items)} scenes unreadable: {listed}"
+        summary = f"{len(skipped)} of {len(items)} scenes {what}: {listed}"
         if len(skipped) > max_failed_read_fraction * len(items):
             raise AssetReadError(
                 f"{summary}. That is more than `max_failed_read_fraction` ({max_failed_read_fraction:g}) "
@@ -376,7 +394,7 @@ def _redacted_errors(signed_to_unsigned: Mapping[str, tuple[str, str, str]]) -> 
     try:
         yield
     except Exception as exc:
-        text = str(exc)
+        text = describe_error(exc)
         matches = [k for k in signed_to_unsigned if k in text or k.split("?", 1)[0] + "?" in text]
         if not matches and not text.startswith(("Error opening", "Error reading")):
             raise  # not a read error (a bug elsewhere): keep its type and traceback
@@ -387,9 +405,26 @@ def _redacted_errors(signed_to_unsigned: Mapping[str, tuple[str, str, str]]) -> 
         raise read_error(item_id, asset, unsigned, text) from None
 
 
+def describe_error(error: Any) -> str:
+    """An error's message with the causes it chains to: rasterio's "Read failed. See previous exception
+    for details." says nothing itself; GDAL's reason (e.g. "TIFFReadEncodedTile() failed") is its cause."""
+    if not isinstance(error, BaseException):
+        return " ".join(str(error).split())
+    messages: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = " ".join(str(current).split())
+        if text and "See previous exception" not in text and text not in messages:
+            messages.append(text)
+        current = current.__cause__ or current.__context__
+    return ": ".join(messages) or type(error).__name__
+
+
 def read_error(item_id: str | None, asset: str | None, unsigned: str | None, error: Any) -> AssetReadError:
-    """The :class:`AssetReadError` for a failed open or read, its message free of any SAS token."""
-    text = " ".join(str(error).split())
+    """The :class:`AssetReadError` for a failed open or read, naming its cause, free of any SAS token."""
+    text = describe_error(error)
     text = redact(_URL_IN_MESSAGE.sub(lambda m: m.group(0).split("?", 1)[0], text))
     where = f"asset {asset!r} of item {item_id!r} ({unsigned})" if item_id is not None else "an asset"
     return AssetReadError(

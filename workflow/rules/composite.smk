@@ -18,6 +18,7 @@ rule composite_sar:
         },
         signing=AOI.catalog.signing,
         max_failed_read_fraction=config["composite"]["max_failed_read_fraction"],
+        verify=config["composite"]["verify"],
         gdal_cache_mb=config["composite"]["gdal_cache_mb"],
     conda:
         "../envs/geo.yaml"
@@ -44,6 +45,7 @@ rule composite_optical:
         settings={"mask_classes": config["optical"]["mask_classes"]},
         signing=AOI.catalog.signing,
         max_failed_read_fraction=config["composite"]["max_failed_read_fraction"],
+        verify=config["composite"]["verify"],
         gdal_cache_mb=config["composite"]["gdal_cache_mb"],
     conda:
         "../envs/geo.yaml"

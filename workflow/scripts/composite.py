@@ -15,6 +15,7 @@ composite_month(
     sign=signer_for(snakemake.params.signing),
     out=snakemake.output[0],
     max_failed_read_fraction=snakemake.params.max_failed_read_fraction,
+    verify=snakemake.params.verify,
     gdal_cache_mb=snakemake.params.gdal_cache_mb,
     threads=snakemake.threads,
     log=log,
