@@ -85,6 +85,9 @@ def _bad_aoi(tmp_path: Path, **change) -> Path:
         ({"start": "2023-06-01", "end": "2023-01-01"}, "is not after `start`"),
         ({"labels": "no/such/labels.gpkg"}, "label file no/such/labels.gpkg does not exist"),
         ({"start": "2023-06-01", "end": "2023-09-30"}, "patches.time_steps"),
+        ({"train": {"epochz": 3}}, "section `train`: Additional properties are not allowed ('epochz'"),
+        ({"bbox": [92.70, 34.70, 92.701, 34.701]}, "smaller than one 128 px patch"),
+        ({"bbox": [170.0, 60.0, -170.0, 70.0]}, "crosses the antimeridian"),
     ],
 )
 def test_malformed_aoi_stops_with_a_message_naming_the_setting(tmp_path, change, message):
@@ -92,6 +95,14 @@ def test_malformed_aoi_stops_with_a_message_naming_the_setting(tmp_path, change,
     result = snakemake("-n", "--config", "aoi=bad", f"aoi_dir={aoi_dir}", f"results={tmp_path}", check=False)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("content", ["", "just text\n", "- a\n- list\n"])
+def test_empty_or_non_mapping_aoi_file_is_named(tmp_path, content):
+    (tmp_path / "bad.yaml").write_text(content)
+    result = snakemake("-n", "--config", "aoi=bad", f"aoi_dir={tmp_path}", f"results={tmp_path}", check=False)
+    assert result.returncode != 0
+    assert "is empty or not a mapping of settings" in result.stdout + result.stderr
 
 
 def test_unknown_aoi_lists_the_known_ones(tmp_path):

@@ -56,6 +56,12 @@ class AOI:
             raise AOIError(f"bbox longitudes {west}, {east} {where} are outside -180..180: fix `bbox`")
         if not (-90 <= south <= 90 and -90 <= north <= 90):
             raise AOIError(f"bbox latitudes {south}, {north} {where} are outside -90..90: fix `bbox`")
+        if east < 0 < west and south < north:  # e.g. [170, 60, -170, 70]: a box over 180°, not a swap
+            raise AOIError(
+                f"bbox {list(self.bbox)} {where} crosses the antimeridian (180°): its west {west} lies east "
+                f"of its east {east}. An AOI is mapped in one piece: split it into two AOIs, "
+                f"[{west}, {south}, 180, {north}] and [-180, {south}, {east}, {north}]"
+            )
         if west >= east or south >= north:
             raise AOIError(
                 f"bbox {list(self.bbox)} {where} is empty or inverted: write it as [west, south, east, north]"

@@ -42,6 +42,7 @@ def test_months_and_datetime_range():
         ({"bbox": [192.8, 34.7, 193.0, 34.9]}, "longitudes"),
         ({"bbox": [92.8, 34.7, 93.0, 134.9]}, "latitudes"),
         ({"bbox": [93.0, 34.7, 92.8, 34.9]}, "inverted"),
+        ({"bbox": [170.0, 60.0, -170.0, 70.0]}, r"crosses the antimeridian.*\[170.0, 60.0, 180, 70.0\]"),
         ({"bbox": [10.0, 84.5, 11.0, 85.0]}, "UTM range"),
         ({"end": "2022-12-31"}, "not after `start`"),
         ({"start": "2023-13-01"}, "YYYY-MM-DD"),

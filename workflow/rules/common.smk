@@ -22,6 +22,13 @@ def load_aoi_settings(config):
                             f"Set --config aoi=<name>, or add {path}.")
     try:
         settings = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise WorkflowError(f"AOI file {path} is not valid YAML: {error}") from None
+    if not isinstance(settings, dict):
+        raise WorkflowError(f"AOI file {path} is empty or not a mapping of settings (it holds "
+                            f"{type(settings).__name__}): write `name:`, `bbox:`, `start:`, `end:` and `catalog:` "
+                            "as in config/aois/tibet.yaml")
+    try:
         validate(settings, schema="../schemas/aoi.schema.yaml")
     except Exception as error:
         raise WorkflowError(f"AOI file {path} is invalid: {error}") from None
@@ -30,11 +37,25 @@ def load_aoi_settings(config):
     return settings, path
 
 
+def override_sections(config, aoi_settings, path):
+    """Merge the AOI file's sections into config, naming the AOI file and section when one is wrong."""
+    for section in OVERRIDABLE_SECTIONS:
+        if section not in aoi_settings:
+            continue
+        merged = {**config, section: {**config.get(section, {}), **aoi_settings[section]}}
+        try:
+            validate(merged, schema="../schemas/config.schema.yaml")
+        except Exception as error:
+            reason = str(error).replace("Error validating config file.", "").replace("ValidationError:", "")
+            reason = " ".join(reason.split("Failed validating")[0].split())
+            raise WorkflowError(f"AOI file {path}, section `{section}`: {reason}. Fix `{section}` in {path}; every "
+                                "key and its default are in workflow/schemas/config.schema.yaml") from None
+        config.update(merged)
+
+
 validate(config, schema="../schemas/config.schema.yaml")
 AOI_SETTINGS, AOI_FILE = load_aoi_settings(config)
-for section in OVERRIDABLE_SECTIONS:
-    config[section] = {**config.get(section, {}), **AOI_SETTINGS.get(section, {})}
-validate(config, schema="../schemas/config.schema.yaml")
+override_sections(config, AOI_SETTINGS, AOI_FILE)
 try:
     AOI = aoi_from_mapping(AOI_SETTINGS, extent=config["extent"], source=str(AOI_FILE))
 except AOIError as error:

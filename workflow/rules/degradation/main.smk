@@ -7,6 +7,12 @@ from permafusion.tasks.degradation.experiments import EXPERIMENT_METHODS, RANDOM
 if len(MONTHS) < config["patches"]["time_steps"]:
     raise WorkflowError(f"the period {AOI.start}..{AOI.end} in {AOI_FILE} has {len(MONTHS)} months; patches need "
                         f"{config['patches']['time_steps']} (patches.time_steps): widen `start`/`end`")
+_PATCH = config["patches"]["size"]
+_MAP_SHAPE = map_grid(list(TILES.values()), AOI.bbox).shape
+if min(_MAP_SHAPE) < _PATCH:
+    raise WorkflowError(f"the AOI of {AOI_FILE} is {_MAP_SHAPE[1]} x {_MAP_SHAPE[0]} pixels, smaller than one "
+                        f"{_PATCH} px patch (patches.size): widen `bbox` (at least {_PATCH * config['resolution']:g} m "
+                        "a side) or lower patches.size")
 CLASS_SCHEME = DEGRADATION
 # named parts of the AOI, for leave-one-region-out (loro.smk)
 REGIONS = dict(AOI_SETTINGS.get("regions") or {})
