@@ -144,6 +144,9 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
         assert 0 <= metrics[method]["mean_f1"] <= 1
         assert len(metrics[method]["per_class"]) == 4
         assert np.array(metrics[method]["confusion_matrix"]).shape == (4, 4)
+    # the tiny model learns something: a broken model would score the majority class's figures
+    assert metrics["model"]["mean_f1"] > metrics["majority_baseline"]["mean_f1"]
+    assert metrics["model"]["overall_accuracy"] > metrics["majority_baseline"]["overall_accuracy"]
     table = pd.read_csv(out / "patches" / "table1.csv")
     assert {"train", "val", "test", "total"} <= set(table.columns)
     assert not any("sig=" in path.read_text() for path in (out / "items").rglob("*.json"))
