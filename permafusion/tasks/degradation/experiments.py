@@ -2,13 +2,11 @@
 
 Every method is trained on the train split and scored on the same test patches with the same metrics
 (:func:`permafusion.tasks.degradation.evaluate.evaluate_predictor`: per-patch confusion matrices, their sum
-for OA, kappa,
-mean and per-class F1, a patch bootstrap for the 95 % intervals). Networks (any name of
+for OA, kappa, mean and per-class F1, a patch bootstrap for the 95 % intervals). Networks (any name of
 :data:`permafusion.tasks.degradation.models.registry.MODEL_NAMES`) train with
-:func:`permafusion.tasks.degradation.train.train_model` under the
-main model's settings with only ``model`` changed; the random forest
-(:class:`~permafusion.tasks.degradation.models.baselines.RandomForestBaseline`) is fitted here by
-scikit-learn.
+:func:`permafusion.tasks.degradation.train.train_model` under the main model's settings with only ``model``
+changed; the random forest (:class:`~permafusion.tasks.degradation.models.baselines.RandomForestBaseline`) is
+fitted here by scikit-learn.
 
 Storage of the random forest: a fitted scikit-learn forest has no tensor-only form, so it is saved with
 ``joblib`` (pickle). Loading a pickle runs code chosen by whoever wrote the file: :func:`load_random_forest`
@@ -178,8 +176,7 @@ def evaluate_experiment(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Score one method's trained model on a split, like
-    :func:`permafusion.tasks.degradation.evaluate.evaluate`.
+    """Score one method's trained model on a split, as :func:`.evaluate.evaluate` scores the main model.
 
     Args:
         method: a name of :data:`EXPERIMENT_METHODS`.
@@ -193,10 +190,8 @@ def evaluate_experiment(
 
     Returns:
         The dict of :func:`permafusion.tasks.degradation.evaluate.evaluate` with ``"method"``,
-        ``"model_file"``, and the
-        per-patch matrices (``"patch_ids"``, ``"patch_confusion"``) that
-        :mod:`permafusion.tasks.degradation.tables` uses
-        for paired differences.
+        ``"model_file"``, and the per-patch matrices (``"patch_ids"``, ``"patch_confusion"``) that
+        :mod:`permafusion.tasks.degradation.tables` uses for paired differences.
 
     Raises:
         ValueError: for an unknown method (and see :func:`permafusion.tasks.degradation.evaluate.evaluate`).

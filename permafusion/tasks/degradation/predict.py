@@ -30,17 +30,15 @@ def load_model(
 ) -> tuple[torch.nn.Module, NormStats]:
     """Rebuild the trained network (in eval mode, on ``device``) and its normalisation statistics.
 
-    The checkpoint is read with ``torch.load(weights_only=True)``: it holds only tensors and plain types.
-    The network is rebuilt by :func:`permafusion.tasks.degradation.models.registry.build_model` from the
-    checkpoint's
-    ``model_name`` and ``model_kwargs``; checkpoints written before ``model_name`` existed hold a
+    The checkpoint is read with ``torch.load(weights_only=True)``: it holds only tensors and plain types. The
+    network is rebuilt by :func:`permafusion.tasks.degradation.models.registry.build_model` from the
+    checkpoint's ``model_name`` and ``model_kwargs``; checkpoints written before ``model_name`` existed hold a
     PermaFusionNet.
 
     Raises:
         FileNotFoundError: if the checkpoint does not exist.
-        ValueError: if it lacks the keys written by :func:`permafusion.tasks.degradation.train.train_model`
-        or names an
-            unknown model.
+        ValueError: if it lacks the keys written by :func:`permafusion.tasks.degradation.train.train_model` or
+            names an unknown model.
     """
     path = Path(checkpoint)
     if not path.is_file():

@@ -1,10 +1,8 @@
 """The paper's Tables 1–3 from one AOI's patch index and experiment metrics, as CSV and Markdown.
 
-- Table 1: patches per class (dominant labeled class) and split
-(:func:`permafusion.tasks.degradation.patches.dataset_table`).
+- Table 1: patches per class (dominant labeled class) and split (:func:`.patches.dataset_table`).
 - Table 2: every method on the test split: OA, mean F1, per-class F1 and Cohen's kappa, each with its 95 %
-  patch-bootstrap interval (the ``ci95`` of
-  :func:`permafusion.tasks.degradation.evaluate.evaluate_predictor`).
+  patch-bootstrap interval (the ``ci95`` of :func:`.evaluate.evaluate_predictor`).
 - Table 3: the full model and each ablation: OA and mean F1 with intervals, and their difference to the full
   model with a paired 95 % interval: the same bootstrap draws of test patches are applied to both models'
   per-patch confusion matrices, so the interval is that of the difference, not of two separate figures.
@@ -159,8 +157,7 @@ def paired_difference_ci(
 
 
 def load_metrics(paths: Mapping[str, str | Path]) -> dict[str, dict[str, Any]]:
-    """Method -> metrics JSON (written by
-    :func:`permafusion.tasks.degradation.experiments.evaluate_experiment`)."""
+    """Method -> metrics JSON (written by :func:`.experiments.evaluate_experiment`)."""
     return {method: json.loads(Path(path).read_text()) for method, path in paths.items()}
 
 

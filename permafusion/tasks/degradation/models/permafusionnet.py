@@ -261,8 +261,7 @@ class PermaFusionNet(nn.Module):
         """Logits (B, num_classes, H, W) for sar (B, T, 2, H, W) and optical (B, T, 6, H, W).
 
         Inputs are normalised and NaN-free (see :mod:`permafusion.tasks.degradation.normalize`); H, W
-        multiples of 16
-        (``2 ** len(encoder_widths)``).
+        multiples of 16 (``2 ** len(encoder_widths)``).
         """
         return self.forward_with_attention(sar, optical)[0]
 

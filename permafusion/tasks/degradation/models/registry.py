@@ -1,11 +1,10 @@
 """Build any network of the comparison (paper §5.1 baselines, §5.3 ablations) by name and size preset.
 
-Every network built here maps ``forward(sar (B, T, 2, H, W), optical (B, T, 6, H, W))`` to logits
-(B, 4, H, W) and has ``num_classes``, ``size_multiple`` (H and W must be multiples of it) and
-``model_kwargs()`` (JSON-ready arguments: ``build_model(name, preset=None, **model.model_kwargs())``
-rebuilds it). The random forest
-(:class:`~permafusion.tasks.degradation.models.baselines.RandomForestBaseline`) is not a
-network and is not listed here.
+Every network built here maps ``forward(sar (B, T, 2, H, W), optical (B, T, 6, H, W))`` to logits (B, 4, H, W)
+and has ``num_classes``, ``size_multiple`` (H and W must be multiples of it) and ``model_kwargs()``
+(JSON-ready arguments: ``build_model(name, preset=None, **model.model_kwargs())`` rebuilds it). The random
+forest (:class:`~permafusion.tasks.degradation.models.baselines.RandomForestBaseline`) is not a network and is
+not listed here.
 
 Presets: ``"paper"`` uses the paper's widths where it gives them (PermaFusionNet and its ablations; the
 U-Nets take the same encoder widths 64..512 with the original U-Net's 1024-channel bottleneck; the

@@ -1,9 +1,8 @@
 """Random-forest baseline on hand-crafted per-pixel temporal features (paper §5.1, "Random Forest").
 
 Not a torch module: it takes the physical patch arrays of :mod:`permafusion.tasks.degradation.patch_store`
-(SAR in dB,
-optical reflectance, NaN where a month had no valid observation), not normalised tensors, and is fitted by
-scikit-learn rather than by the training loop. Per pixel, over the valid months only:
+(SAR in dB, optical reflectance, NaN where a month had no valid observation), not normalised tensors, and is
+fitted by scikit-learn rather than by the training loop. Per pixel, over the valid months only:
 
 - VV and VH (dB): temporal mean, standard deviation, minimum, maximum and amplitude (max - min);
 - NDVI = (B08 - B04) / (B08 + B04) and MNDWI = (B03 - B11) / (B03 + B11): mean, maximum, minimum, std;
@@ -116,9 +115,8 @@ class RandomForestBaseline:
     """Per-pixel random forest (scikit-learn) on :func:`pixel_features`.
 
     Labels use the class codes of :mod:`permafusion.tasks.degradation.classes` (1..4, 0 = unlabeled and
-    ignored);
-    :meth:`predict_proba` returns channel ``k`` = class code ``k + 1`` like the networks' softmax, with
-    probability 0 for a class absent from the training pixels.
+    ignored); :meth:`predict_proba` returns channel ``k`` = class code ``k + 1`` like the networks' softmax,
+    with probability 0 for a class absent from the training pixels.
     """
 
     def __init__(
