@@ -183,6 +183,13 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
     assert after["best_epoch"] == before["best_epoch"]
     assert all(torch.equal(value, after["state_dict"][key]) for key, value in before["state_dict"].items())
 
+    # an AOI without labels is mapped with this model: no labels, patches or training of its own
+    other = ["--config", "aoi=demo_tiny_unlabeled", f"results={results}"]
+    plan = snakemake("-n", "--quiet", "rules", *other)
+    planned = planned_jobs(plan.stdout + plan.stderr)
+    assert {"predict_tile", "build_map", "plot_quicklook"} <= set(planned)
+    assert not {"train", "build_patches", "rasterize_labels", "evaluate"} & set(planned)
+
     # leave-one-region-out over the AOI's two halves, on the same patches
     snakemake("loro", *config)
     table = pd.read_csv(out / "loro" / "table.csv")

@@ -74,8 +74,9 @@ if LABELS and not IS_DEMO and not Path(LABELS).is_file():
                         "after the composites")
 
 
+# a run builds the files of its own AOI only: another AOI's files (a model trained there) are inputs
 wildcard_constraints:
-    aoi="[A-Za-z0-9_-]+",
+    aoi=AOI.name,
     tile="[0-9]+_[0-9]+_[0-9]+",
     sensor="sar|optical",
     month="[0-9]{4}-[0-9]{2}",

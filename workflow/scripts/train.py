@@ -20,5 +20,6 @@ train_model(
     settings=settings,
     # a killed job started again continues from its last epoch; other settings or patches start over
     resume="if_compatible",
+    training=snakemake.params.training,
     log=log,
 )

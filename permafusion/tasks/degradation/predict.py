@@ -14,6 +14,7 @@ import torch
 from permafusion.core.classes import NODATA
 from permafusion.core.devices import autocast, autocast_dtype, resolve_device
 from permafusion.series.gaps import GapFill, fill_gaps
+from permafusion.tasks.degradation.card import check_card
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
 from permafusion.tasks.degradation.models.registry import MODEL_NAMES, build_model
@@ -41,10 +42,28 @@ def load_model(
             names an unknown model.
     """
     path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} not found; run the train step first")
     target = resolve_device(device)
-    payload: dict[str, Any] = torch.load(path, map_location=target, weights_only=True)
+    return model_from_checkpoint(read_checkpoint(path, target), path=path, device=target)
+
+
+def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Any]:
+    """The checkpoint's contents (tensors on ``device``), read with ``torch.load(weights_only=True)``.
+
+    Raises:
+        FileNotFoundError: if the checkpoint does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found; run the train step first (or fix `model`)")
+    payload: dict[str, Any] = torch.load(path, map_location=resolve_device(device), weights_only=True)
+    return payload
+
+
+def model_from_checkpoint(
+    payload: dict[str, Any], *, path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, NormStats]:
+    """The network (in eval mode, on ``device``) and normalisation statistics of a read checkpoint."""
+    target = resolve_device(device)
     missing = {"state_dict", "model_kwargs", "norm_stats"} - set(payload)
     if missing:
         raise ValueError(f"checkpoint {path} lacks {sorted(missing)}; it was not written by train_model")
@@ -273,7 +292,11 @@ def predict_tile(
     """
     from permafusion.series.stack import latest_months
 
-    model, norm_stats = load_model(checkpoint, device=device)
+    payload = read_checkpoint(checkpoint, device)
+    card = check_card(payload, path=checkpoint, time_steps=time_steps)
+    trained_on = card.get("training", {}).get("aoi", "an unnamed AOI")
+    log.info("model %s (%s, trained on %s)", checkpoint, payload.get("model_name"), trained_on)
+    model, norm_stats = model_from_checkpoint(payload, path=checkpoint, device=device)
     inputs = {}
     for sensor, paths in (("sar", sar), ("optical", optical)):
         values = latest_months(paths, sensor, steps=time_steps).values

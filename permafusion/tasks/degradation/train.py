@@ -44,6 +44,7 @@ from permafusion.learn.settings import LoopSettings
 from permafusion.learn.state import files_fingerprint
 from permafusion.learn.task import Batch
 from permafusion.tasks.degradation.augment import augment_batch, augment_batch_torch
+from permafusion.tasks.degradation.card import model_card
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.models.presets import model_kwargs_for_preset
 from permafusion.tasks.degradation.models.pretrained import init_encoders_from_resnet34
@@ -55,13 +56,7 @@ from permafusion.tasks.degradation.models.registry import (
     preset_kwargs,
 )
 from permafusion.tasks.degradation.normalize import NormStats, compute_norm_stats, normalize_inputs
-from permafusion.tasks.degradation.patch_store import (
-    OPTICAL_BANDS,
-    SAR_BANDS,
-    PatchArrays,
-    load_split,
-    read_split_ids,
-)
+from permafusion.tasks.degradation.patch_store import PatchArrays, load_split, read_split_ids
 
 LOG = logging.getLogger(__name__)
 
@@ -226,9 +221,11 @@ class DegradationTask:
         train: PatchArrays,
         val: PatchArrays,
         data_files: Sequence[Path],
+        training: Mapping[str, Any] | None = None,
         log: logging.Logger = LOG,
     ) -> None:
         self.settings = settings
+        self.training = dict(training or {})
         self.train, self.val = train, val
         self.data_files = list(data_files)
         self.log = log
@@ -308,12 +305,7 @@ class DegradationTask:
             "train_patches": self.sizes()[0],
             "val_patches": self.sizes()[1],
             "patch_size": self.train.sar.shape[-1],
-            "card": {
-                "task": "degradation",
-                "classes": DEGRADATION.to_mapping(),
-                "bands": {"sar": list(SAR_BANDS), "optical": list(OPTICAL_BANDS)},
-                "time_steps": self.train.sar.shape[1],
-            },
+            "card": model_card(time_steps=self.train.sar.shape[1], training=self.training),
         }
 
     def fingerprint(self) -> str:
@@ -328,6 +320,7 @@ def train_model(
     history: Path,
     settings: TrainSettings,
     resume: bool | Literal["if_compatible"] = False,
+    training: Mapping[str, Any] | None = None,
     log: logging.Logger = LOG,
 ) -> dict[str, Any]:
     """Train ``settings.model`` on the train split, select the epoch on the val split, write the checkpoint.
@@ -344,6 +337,7 @@ def train_model(
             learning_rate, seconds (rewritten after each epoch).
         settings: the run's settings.
         resume: see :func:`permafusion.learn.loop.fit`.
+        training: where and when the patches come from (``aoi``, ``start``, ``end``), for the model card.
         log: where progress goes.
 
     Returns:
@@ -374,7 +368,12 @@ def train_model(
         settings.to_dict(),
     )
     task = DegradationTask(
-        settings=settings, train=train_data, val=val_data, data_files=[index, patches], log=log
+        settings=settings,
+        train=train_data,
+        val=val_data,
+        data_files=[index, patches],
+        training=training,
+        log=log,
     )
     return fit(
         task,

@@ -16,6 +16,7 @@ rule train_experiment:
         method="|".join(NETWORK_EXPERIMENTS),
     params:
         settings=get_experiment_train_settings,
+        training=TRAINING,
     conda:
         "../../envs/torch.yaml"
     log:

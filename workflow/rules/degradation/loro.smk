@@ -34,6 +34,7 @@ rule loro_train:
         history=results("loro/{region}/history.csv"),
     params:
         settings=get_train_settings(),
+        training=TRAINING,
     conda:
         "../../envs/torch.yaml"
     log:

@@ -14,6 +14,12 @@ if min(_MAP_SHAPE) < _PATCH:
                         f"{_PATCH} px patch (patches.size): widen `bbox` (at least {_PATCH * config['resolution']:g} m "
                         "a side) or lower patches.size")
 CLASS_SCHEME = DEGRADATION
+# a model trained elsewhere maps the AOI without training (and without labels)
+MODEL = (config["model"] or AOI_SETTINGS.get("model") or "").replace("{results}", RESULTS) or None
+if MODEL and not Path(MODEL).is_file():
+    raise WorkflowError(f"model checkpoint {MODEL} (`model` in {AOI_FILE} or --config model=...) does not exist: "
+                        "train it first (for the demo's: snakemake --cores all) or point `model` at a checkpoint")
+TRAINING = {"aoi": AOI.name, "start": str(AOI.start), "end": str(AOI.end)}
 # named parts of the AOI, for leave-one-region-out (loro.smk)
 REGIONS = dict(AOI_SETTINGS.get("regions") or {})
 
@@ -23,8 +29,17 @@ def get_train_settings():
     return {**config["train"], "device": config["device"]}
 
 
+def get_checkpoint(wildcards):
+    """The model that maps the AOI: `model` when given, else the one trained on the AOI's labels."""
+    return MODEL or results("model/checkpoint.pt").format(aoi=wildcards.aoi)
+
+
 def final_outputs():
-    """The map and its evaluation when the AOI has labels; otherwise the composites of every tile."""
+    """The map (and its evaluation when the AOI trains its own model); without labels or `model`, the
+    composites of every tile."""
+    maps = [aoi_path("map", "degradation.tif"), aoi_path("map", "area_by_class.csv"), aoi_path("map", "quicklook.png")]
+    if MODEL:
+        return terrain_paths() + maps
     if LABELS:
         return terrain_paths() + [
             aoi_path("map", "degradation.tif"),

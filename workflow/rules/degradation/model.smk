@@ -11,6 +11,7 @@ rule train:
         history=results("model/history.csv"),
     params:
         settings=get_train_settings(),
+        training=TRAINING,
     conda:
         "../../envs/torch.yaml"
     log:
@@ -46,7 +47,7 @@ rule evaluate:
 
 rule predict_tile:
     input:
-        checkpoint=results("model/checkpoint.pt"),
+        checkpoint=get_checkpoint,
         sar=get_tile_composites("sar"),
         optical=get_tile_composites("optical"),
     output:
