@@ -133,6 +133,7 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
     assert set(np.unique(classes)) <= {0, 1, 2, 3, 4}
     assert (classes > 0).mean() > 0.95
 
+    assert "stable permafrost" in (out / "map" / "degradation.qml").read_text()
     areas = pd.read_csv(out / "map" / "area_by_class.csv")
     assert list(areas.columns) == ["class_code", "class_name", "pixels", "area_km2"]
     assert areas["pixels"].sum() == classes.size

@@ -73,6 +73,19 @@ class RunFiles:
         return state_path(self.checkpoint)
 
 
+def eta(elapsed_s: float, done: int, left: int) -> str:
+    """'ETA 3 min 20 s' for ``left`` more epochs at the mean pace of the ``done`` ones (one line per epoch,
+    readable in a cluster job's log file, where a progress bar's carriage returns are not)."""
+    if left <= 0:
+        return "done"
+    seconds = round(elapsed_s / max(done, 1) * left)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"ETA {hours} h {minutes} min"
+    return f"ETA {minutes} min {seconds} s" if minutes else f"ETA {seconds} s"
+
+
 def _score(report: Mapping[str, Any], task: TrainingTask) -> float:
     value = report.get(task.monitor)
     if value is None or not math.isfinite(value):
@@ -399,13 +412,14 @@ def fit(
                 f"{column} {progress.rows[-1][column]:.3f}" for column in task.history_metrics
             )
             log.info(
-                "epoch %d/%d: train loss %.4f, val loss %.4f, %s, %.1f s%s",
+                "epoch %d/%d: train loss %.4f, val loss %.4f, %s, %.1f s, %s%s",
                 epoch,
                 settings.epochs,
                 train_loss,
                 val_loss,
                 metrics,
                 seconds,
+                eta(time.perf_counter() - started, epoch - progress.resumed_from, settings.epochs - epoch),
                 " (best so far, checkpoint written)" if improved else "",
             )
         elapsed = progress.seconds_before + time.perf_counter() - started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from rasterio.io import MemoryFile
 from rasterio.warp import reproject
 
 from permafusion.core.classes import NODATA, ClassScheme
-from permafusion.core.files import atomic_write
+from permafusion.core.files import atomic_write, write_text
 from permafusion.geo.grid import GridSpec
 
 
@@ -40,6 +41,34 @@ def write_class_cog(classes: np.ndarray, grid: GridSpec, path: str | Path, *, sc
             rasterio.shutil.copy(
                 dataset, tmp, driver="COG", compress="DEFLATE", overview_resampling="NEAREST"
             )
+
+
+def class_style_qml(scheme: ClassScheme) -> str:
+    """A QGIS layer style (``.qml``) for a class map: a paletted renderer with the scheme's colours and
+    class names, so the legend shows names. QGIS loads ``<map>.qml`` beside ``<map>.tif`` by itself."""
+    entries = "\n".join(
+        f'        <paletteEntry value="{code}" color="#{r:02x}{g:02x}{b:02x}" alpha="{a}" '
+        f'label="{escape(name, {chr(34): "&quot;"})}"/>'
+        for code, name in scheme.names.items()
+        for r, g, b, a in [scheme.colors[code]]
+    )
+    return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.28.0" styleCategories="Symbology">
+  <pipe>
+    <rasterrenderer type="paletted" band="1" opacity="1" alphaBand="-1" nodataColor="">
+      <rasterTransparency/>
+      <colorPalette>
+{entries}
+      </colorPalette>
+    </rasterrenderer>
+  </pipe>
+</qgis>
+"""
+
+
+def write_class_style(scheme: ClassScheme, path: str | Path) -> None:
+    """Write :func:`class_style_qml` to ``path`` (``.qml`` beside the class map), atomically."""
+    write_text(class_style_qml(scheme), path)
 
 
 def read_class_map(path: str | Path) -> tuple[np.ndarray, GridSpec]:

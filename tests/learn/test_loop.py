@@ -408,3 +408,12 @@ def test_two_gloo_processes_train_the_regression_task(tmp_path: Path) -> None:
     assert checkpoint["processes"] == 2 and checkpoint["best_epoch"] == 1
     assert not any(name.startswith("module.") for name in checkpoint["state_dict"])
     assert checkpoint["val_metrics"]["count"] == np.isfinite(RegressionToy().val_y).sum()
+
+
+def test_eta_reads_plainly() -> None:
+    from permafusion.learn.loop import eta
+
+    assert eta(30.0, 3, 6) == "ETA 1 min 0 s"
+    assert eta(10.0, 2, 1) == "ETA 5 s"
+    assert eta(3600.0, 1, 2) == "ETA 2 h 0 min"
+    assert eta(5.0, 5, 0) == "done"

@@ -52,3 +52,16 @@ def test_quicklook_is_written(tmp_path):
     rgb = np.random.default_rng(0).random((*GRID.shape, 3))
     plot_quicklook(_classes(), rgb, tmp_path / "q.png", title="demo", scheme=DEGRADATION)
     assert (tmp_path / "q.png").stat().st_size > 10_000
+
+
+def test_qgis_style_lists_every_class_with_its_colour_and_name(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from permafusion.products.maps import write_class_style
+
+    path = tmp_path / "degradation.qml"
+    write_class_style(DEGRADATION, path)
+    entries = ET.parse(path).getroot().findall(".//paletteEntry")
+    assert [int(e.get("value")) for e in entries] == [1, 2, 3, 4]
+    assert entries[2].get("label") == "thermokarst / retrogressive thaw slump"
+    assert entries[0].get("color") == "#2b83ba" and entries[0].get("alpha") == "255"

@@ -6,6 +6,7 @@ rule build_map:
         per_tile_files("predict/{tile}.tif"),
     output:
         map=results("map/degradation.tif"),
+        style=results("map/degradation.qml"),
         areas=results("map/area_by_class.csv"),
     params:
         grid=get_map_grid(),
