@@ -121,6 +121,8 @@ def open_cds(path: str | Path) -> list[xr.Dataset]:
 def normalise(ds: xr.Dataset, *, source: str = "dataset") -> xr.Dataset:
     """One time axis ``time`` (valid time), longitudes in -180..180, ERA5-Land short names, auxiliary
     coordinates (``number``, ``expver``, ``surface``, ``step``) dropped."""
+    if "step" in ds.dims and "time" not in ds.dims and "time" in ds.coords:  # one base time
+        ds = ds.expand_dims("time")
     if "step" in ds.dims and "time" in ds.dims:  # GRIB forecast fields: base time x step
         valid = (ds["time"] + ds["step"]).transpose("time", "step").values.reshape(-1)
         stacked = ds.drop_vars(["valid_time"], errors="ignore").stack(flat=("time", "step"))
@@ -131,6 +133,9 @@ def normalise(ds: xr.Dataset, *, source: str = "dataset") -> xr.Dataset:
             other = [d for d in ds[name].dims if d != "time"]
             keep |= ds[name].notnull().any(dim=other).values if other else ds[name].notnull().values
         ds = ds.isel(time=np.flatnonzero(keep)).sortby("time")
+    elif "time" in ds.dims and "valid_time" in ds.coords and ds["valid_time"].dims == ("time",):
+        # GRIB with one step per base time (e.g. only 23-24): the valid time is base time + step
+        ds = ds.assign_coords(time=ds["valid_time"].values).drop_vars("valid_time")
     elif "valid_time" in ds.dims:
         ds = ds.drop_vars(["time"], errors="ignore").rename(valid_time="time")
     elif "time" not in ds.dims and "valid_time" in ds.coords:

@@ -15,6 +15,7 @@ A malformed file stops with :class:`TableError` naming the file, the line (1 is 
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +34,17 @@ def _read(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise TableError(f"{path}: no such file")
+    with path.open(newline="") as handle:  # every row as wide as the header (pandas would shift it)
+        rows = csv.reader(handle)
+        header = next(rows, None)
+        if not header:
+            raise TableError(f"{path}, line 1: no header; the first line names the columns")
+        for line, row in enumerate(rows, start=2):
+            if row and len(row) != len(header):
+                raise TableError(
+                    f"{path}, line {line}: {len(row)} fields, but the header has {len(header)} "
+                    f"({', '.join(header)}); not a CSV table of this format"
+                )
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.ParserError as error:
