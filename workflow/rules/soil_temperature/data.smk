@@ -12,6 +12,8 @@ rule generate_soiltemp_demo:
         end=SOIL_END,
         stations=DEMO_SETTINGS.get("stations", 18),
         seed=DEMO_SETTINGS.get("seed", 42),
+    conda:
+        "../../envs/torch.yaml"
     log:
         logs("generate_soiltemp_demo"),
     threads: 1
@@ -30,6 +32,8 @@ rule fetch_era5_land:
         variables=SOIL["variables"],
         start=SOIL_START,
         end=SOIL_END,
+    conda:
+        "../../envs/torch.yaml"
     log:
         logs("fetch_era5_land/{station}"),
     threads: 1
@@ -49,6 +53,8 @@ rule build_era5_drivers:
         results("drivers/era5_land.csv"),
     params:
         variables=SOIL["variables"],
+    conda:
+        "../../envs/torch.yaml"
     log:
         logs("build_era5_drivers"),
     threads: 1
@@ -73,6 +79,8 @@ rule build_series:
         band_edges=SOIL["band_edges"],
         reference_years=SOIL["reference_years"],
         max_gap_days=SOIL["max_gap_days"],
+    conda:
+        "../../envs/torch.yaml"
     log:
         logs("build_series"),
     threads: 1

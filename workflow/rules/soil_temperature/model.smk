@@ -11,6 +11,8 @@ rule train_soil_model:
     params:
         settings=get_soil_train_settings,
         split=SOIL["split"],
+    conda:
+        "../../envs/torch.yaml"
     log:
         logs("train_soil_model/{split}_{model}"),
     benchmark:
@@ -40,6 +42,8 @@ rule evaluate_soil_models:
         baselines=SOIL["baselines"],
         evaluate=SOIL["evaluate"],
         device=config["device"],
+    conda:
+        "../../envs/torch.yaml"
     log:
         logs("evaluate_soil_models/{split}"),
     benchmark:
@@ -57,6 +61,8 @@ rule write_soil_comparison:
     output:
         csv=results("tables/comparison.csv"),
         markdown=results("tables/comparison.md"),
+    conda:
+        "../../envs/torch.yaml"
     log:
         logs("write_soil_comparison"),
     threads: 1

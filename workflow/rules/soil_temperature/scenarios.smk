@@ -14,6 +14,8 @@ rule project_scenarios:
     params:
         scenarios=SOIL["scenarios"],
         device=config["device"],
+    conda:
+        "../../envs/torch.yaml"
     log:
         logs("project_scenarios"),
     benchmark:
