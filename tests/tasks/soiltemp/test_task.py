@@ -82,3 +82,20 @@ def test_settings_are_checked():
         SoilTrainSettings(model="lstm")
     with pytest.raises(ValueError, match="unknown soil temperature training settings"):
         SoilTrainSettings.from_mapping({"windw": 3})
+
+
+def test_bf16_autocast_and_resume_come_with_the_loop(tmp_path):
+    import dataclasses
+
+    series = make_series(stations=3, days=420, seed=2)
+    settings = dataclasses.replace(SETTINGS, model="tcn", precision="bf16", epochs=2)
+    files = {
+        "series": series,
+        "codes": _split(series),
+        "checkpoint": tmp_path / "m.pt",
+        "history": tmp_path / "h.csv",
+    }
+    first = train_soil_model(**files, settings=settings)
+    assert np.isfinite(first["val_metrics"]["rmse"])
+    again = train_soil_model(**files, settings=settings, resume=True)
+    assert again["resumed_from"] == 2 and again["best_epoch"] == first["best_epoch"]
