@@ -81,6 +81,7 @@ def test_grib_base_time_and_step_become_valid_time():
     assert times[0] == pd.Timestamp("2023-03-01 00:00") and len(times) == 24  # the NaN half is dropped
 
 
+@pytest.mark.slow
 @needs_fixtures
 def test_zipped_grib_with_mixed_editions_gives_every_variable():
     datasets = era5.open_cds(GRIB / "LorenzoCane_Di-hydro" / "ERA5L_2020_01.zip")
