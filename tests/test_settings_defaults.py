@@ -84,3 +84,13 @@ def test_patch_composite_search_and_predict_defaults_agree(defaults: dict[str, A
     _assert_same(defaults["search"], _signature_defaults(search_items))
     _assert_same(defaults["predict"], _signature_defaults(predict_probabilities))
     _assert_same(defaults["composite"], _signature_defaults(composite_month))
+
+
+def test_soil_temperature_defaults_agree(defaults: dict[str, Any]) -> None:
+    from permafusion.tasks.soiltemp.scenarios import DEFAULT_DELTAS, future_series
+    from permafusion.tasks.soiltemp.settings import SoilTrainSettings
+
+    soil = defaults["soil_temperature"]
+    _assert_same(soil["train"], _field_defaults(SoilTrainSettings))
+    assert soil["scenarios"]["deltas"] == DEFAULT_DELTAS
+    _assert_same(soil["scenarios"], _signature_defaults(future_series))

@@ -10,7 +10,10 @@ from permafusion.geo.aoi import AOIError, aoi_from_mapping
 from permafusion.geo.tiles import map_grid, processing_tiles
 
 # sections of config/config.yaml an AOI file may override
-OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "experiments")
+OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "experiments",
+                        "soil_temperature")
+# tasks on point time series: their AOIs list stations, not a bbox and a catalog, and no raster stage runs
+STATION_TASKS = ("soil_temperature",)
 
 
 def load_aoi_settings(config):
@@ -56,27 +59,29 @@ def override_sections(config, aoi_settings, path):
 validate(config, schema="../schemas/config.schema.yaml")
 AOI_SETTINGS, AOI_FILE = load_aoi_settings(config)
 override_sections(config, AOI_SETTINGS, AOI_FILE)
-try:
-    AOI = aoi_from_mapping(AOI_SETTINGS, extent=config["extent"], source=str(AOI_FILE))
-except AOIError as error:
-    raise WorkflowError(str(error)) from None
-
 TASK = AOI_SETTINGS["task"]
 RESULTS = config["results"]
 IS_DEMO = "demo" in AOI_SETTINGS
-MONTHS = AOI.months()
-TILES = {tile.name: tile for tile in processing_tiles(AOI.bbox, tile_size_px=config["tile_size_px"],
-                                                      resolution=config["resolution"])}
-# only `{results}` is substituted, so a path may hold other braces
-LABELS = (AOI_SETTINGS.get("labels") or "").replace("{results}", RESULTS) or None
-if LABELS and not IS_DEMO and not Path(LABELS).is_file():
-    raise WorkflowError(f"label file {LABELS} does not exist: fix `labels` in {AOI_FILE} or set it to null to stop "
-                        "after the composites")
+RASTER_TASK = TASK not in STATION_TASKS
+if RASTER_TASK:
+    try:
+        AOI = aoi_from_mapping(AOI_SETTINGS, extent=config["extent"], source=str(AOI_FILE))
+    except AOIError as error:
+        raise WorkflowError(str(error)) from None
+
+    MONTHS = AOI.months()
+    TILES = {tile.name: tile for tile in processing_tiles(AOI.bbox, tile_size_px=config["tile_size_px"],
+                                                          resolution=config["resolution"])}
+    # only `{results}` is substituted, so a path may hold other braces
+    LABELS = (AOI_SETTINGS.get("labels") or "").replace("{results}", RESULTS) or None
+    if LABELS and not IS_DEMO and not Path(LABELS).is_file():
+        raise WorkflowError(f"label file {LABELS} does not exist: fix `labels` in {AOI_FILE} or set it to null to stop "
+                            "after the composites")
 
 
 # a run builds the files of its own AOI only: another AOI's files (a model trained there) are inputs
 wildcard_constraints:
-    aoi=AOI.name,
+    aoi=AOI_SETTINGS["name"],
     tile="[0-9]+_[0-9]+_[0-9]+",
     sensor="sar|optical",
     month="[0-9]{4}-[0-9]{2}",
@@ -98,7 +103,7 @@ def benchmarks(name):
 
 def aoi_path(*parts):
     """A concrete file of this run's AOI."""
-    return str(Path(RESULTS, AOI.name, *parts))
+    return str(Path(RESULTS, AOI_SETTINGS["name"], *parts))
 
 
 def composite_paths(tile, sensor):
