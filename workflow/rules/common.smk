@@ -10,7 +10,7 @@ from permafusion.geo.aoi import AOIError, aoi_from_mapping
 from permafusion.geo.tiles import map_grid, processing_tiles
 
 # sections of config/config.yaml an AOI file may override
-OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "experiments")
+OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "experiments", "rts")
 
 
 def load_aoi_settings(config):
@@ -48,6 +48,10 @@ TILES = {tile.name: tile for tile in processing_tiles(AOI.bbox, tile_size_px=con
                                                       resolution=config["resolution"])}
 # only `{results}` is substituted, so a path may hold other braces
 LABELS = (AOI_SETTINGS.get("labels") or "").replace("{results}", RESULTS) or None
+# a local catalog folder (`catalog: {kind: local, path: DIR}`), served by rustac for every search
+CATALOG_PATH = (AOI.catalog.path or "").replace("{results}", RESULTS) or None
+if CATALOG_PATH and not IS_DEMO and not Path(CATALOG_PATH).is_dir():
+    raise WorkflowError(f"local catalog folder {CATALOG_PATH} does not exist: fix `catalog.path` in {AOI_FILE}")
 if LABELS and not IS_DEMO and not Path(LABELS).is_file():
     raise WorkflowError(f"label file {LABELS} does not exist: fix `labels` in {AOI_FILE} or set it to null to stop "
                         "after the composites")
@@ -103,6 +107,8 @@ def get_catalog_files(wildcards):
     """Local catalogs are generated files the search serves; remote APIs need no input file."""
     if AOI.catalog.kind != "local":
         return []
+    if CATALOG_PATH:
+        return [CATALOG_PATH]
     return [aoi_path("source", "stac", kind, f"{c}.json")
             for kind in ("collections", "items") for c in AOI.catalog.collections.values()]
 
@@ -112,6 +118,7 @@ def search_request(sensor, month=None):
     params = {
         "catalog_kind": AOI.catalog.kind,
         "url": AOI.catalog.url,
+        "catalog_path": CATALOG_PATH,
         "collection": AOI.catalog.collections[sensor],
         "bbox": list(AOI.bbox),
         # the DEM is one static product, dated by its acquisition campaign, not by the AOI period
