@@ -51,10 +51,15 @@ def render(
     shape = world.grid.shape
     image = world.tundra.copy()
     image *= (1.0 + 0.03 * rng.standard_normal(shape))[None]
-    for mask, values in ((world.bare, BARE_REFLECTANCE), (world.slump_mask(day.year), SLUMP_REFLECTANCE)):
-        texture = 1.0 + 0.08 * rng.standard_normal(shape)
-        for band, value in enumerate(values):
-            image[band][mask] = value * texture[mask]
+    texture = 1.0 + 0.08 * rng.standard_normal(shape)
+    for band, value in enumerate(BARE_REFLECTANCE):
+        image[band][world.bare] = value * texture[world.bare]
+    for slump in world.slumps:  # stable slumps green up again, each at its own pace
+        mask = world.slump_mask(day.year, [slump])
+        green = slump.regrowth(day.year)
+        for band, value in enumerate(SLUMP_REFLECTANCE):
+            image[band][mask] = (1 - green) * value * texture[mask] + green * image[band][mask]
+    image *= float(rng.uniform(0.9, 1.1))  # illumination and atmosphere differ from scene to scene
     scl = np.full(shape, 4, np.uint8)  # vegetation
     scl[world.bare | world.slump_mask(day.year)] = 5  # bare soils
     if day.month == 6:  # late-lying snow

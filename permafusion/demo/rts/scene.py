@@ -47,6 +47,11 @@ class Slump:
             return None
         return self.initial_m + self.growth_m * min(year - self.onset, self.active_years)
 
+    def regrowth(self, year: int) -> float:
+        """Share of the slump floor revegetated in ``year``: 0 while active, then +15 % a stable year."""
+        stable = year - self.onset - self.active_years
+        return min(0.6, 0.15 * max(stable, 0))
+
     def outline(self, year: int) -> shapely.Polygon | None:
         r = self.radius(year)
         if r is None:
@@ -66,8 +71,9 @@ class RtsWorld:
     slumps: list[Slump]
     site_grids: dict[str, GridSpec]
 
-    def slump_mask(self, year: int) -> np.ndarray:
-        shapes = [s.outline(year) for s in self.slumps]
+    def slump_mask(self, year: int, slumps: Sequence[Slump] | None = None) -> np.ndarray:
+        """Pixels inside the outlines of ``year`` (of ``slumps``, all by default)."""
+        shapes = [s.outline(year) for s in (self.slumps if slumps is None else slumps)]
         shapes = [s for s in shapes if s is not None]
         if not shapes:
             return np.zeros(self.grid.shape, bool)
@@ -87,7 +93,7 @@ def build_world(
     sites: Mapping[str, Sequence[float]],
     years: Sequence[int],
     seed: int,
-    slumps_per_site: int = 6,
+    slumps_per_site: int = 10,
 ) -> RtsWorld:
     """The seeded world on the UTM grid of the AOI (with a margin, so every site's grid lies inside)."""
     rng = np.random.default_rng(seed)
@@ -148,7 +154,7 @@ def build_world(
     # look-alikes: bare patches on the flattest ground, away from slumps
     patch_field = smooth_noise(rng, grid.shape, 6.0)
     flat = base_slope < np.quantile(base_slope, 0.3)
-    bare = flat & (patch_field > 2.0) & ~ndimage.binary_dilation(final, iterations=5)
+    bare = flat & (patch_field > 1.5) & ~ndimage.binary_dilation(final, iterations=5)
     green = 1.0 + 0.12 * smooth_noise(rng, grid.shape, 15.0)
     tundra = np.stack([0.030 * green, 0.055 * green, 0.045 * green, 0.280 * (2.0 - green)]).astype(np.float32)
     return RtsWorld(

@@ -1,7 +1,7 @@
 """A threshold baseline: slump where NDVI is low and the surface bright, thresholds tuned on training images.
 
-Thaw slumps expose bare, wet mineral soil in green tundra, so the simplest detector is "NDVI below t_ndvi
-and visible brightness (mean of B02 B03 B04) above t_bright". The two thresholds are chosen on a grid to
+Thaw slumps expose bare, wet mineral soil in green tundra, so the simplest detector is "NDVI at most t_ndvi
+and visible brightness (mean of B02 B03 B04) at least t_bright". The two thresholds are chosen on a grid to
 maximise the pixel F1 of the training images' labelled pixels; the baseline sees no slope and no context,
 which is what the network adds.
 """
@@ -28,7 +28,7 @@ def ndvi_brightness(image: np.ndarray, channels: Sequence[str]) -> tuple[np.ndar
 
 @dataclass(frozen=True)
 class ThresholdBaseline:
-    """Slump where ``ndvi < ndvi_max`` and ``brightness > brightness_min``."""
+    """Slump where ``ndvi <= ndvi_max`` and ``brightness >= brightness_min``."""
 
     ndvi_max: float
     brightness_min: float
@@ -36,7 +36,7 @@ class ThresholdBaseline:
     def predict(self, image: np.ndarray, channels: Sequence[str]) -> np.ndarray:
         """Label codes (1 background, 2 slump) of an image or tiles; invalid pixels are background."""
         ndvi, bright = ndvi_brightness(image, channels)
-        return np.where((ndvi < self.ndvi_max) & (bright > self.brightness_min), SLUMP, BACKGROUND).astype(
+        return np.where((ndvi <= self.ndvi_max) & (bright >= self.brightness_min), SLUMP, BACKGROUND).astype(
             np.uint8
         )
 
@@ -57,9 +57,9 @@ def tune_threshold(
     ndvi, bright = ndvi[labelled], bright[labelled]
     best, best_f1 = ThresholdBaseline(0.0, 0.0), -1.0
     for t_ndvi in np.quantile(ndvi[truth], np.linspace(0.5, 1.0, steps)):
-        low = ndvi < t_ndvi
+        low = ndvi <= t_ndvi
         for t_bright in np.quantile(bright[truth], np.linspace(0.0, 0.5, steps)):
-            predicted = low & (bright > t_bright)
+            predicted = low & (bright >= t_bright)
             tp = np.count_nonzero(predicted & truth)
             f1 = 2 * tp / (np.count_nonzero(predicted) + np.count_nonzero(truth))
             if f1 > best_f1:

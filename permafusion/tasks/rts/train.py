@@ -46,11 +46,15 @@ class RtsTrainSettings(LoopSettings):
         channels: input channels, a subset of ``ALL_CHANNELS`` (drop ``slope`` for sites without a DEM).
         undersample_ratio: negative tiles kept per positive tile (seed: 1).
         val_fraction: share of the training tiles held out for validation.
+        normalize_percentile: 0 scales each channel's training minimum..maximum to [0, 1] (the seed's);
+            p > 0 scales its p-th..(100-p)-th percentiles and clips, so that a few cloud-edge or
+            saturated pixels do not squeeze the range of everything else.
         blur_probability, blur_sigma, flips, rotations: augmentation.
     """
 
     epochs: int = 100
     batch_size: int = 32
+    eval_batch_size: int = 32
     learning_rate: float = 1e-4
     weight_decay: float = 0.0
     preset: str = "paper"
@@ -58,6 +62,7 @@ class RtsTrainSettings(LoopSettings):
     channels: tuple[str, ...] = ALL_CHANNELS
     undersample_ratio: float = 1.0
     val_fraction: float = 0.15
+    normalize_percentile: float = 0.0
     blur_probability: float = 0.5
     blur_sigma: tuple[float, float] = (0.5, 1.5)
     flips: bool = False
@@ -70,6 +75,8 @@ class RtsTrainSettings(LoopSettings):
         unknown = [c for c in self.channels if c not in ALL_CHANNELS]
         if unknown or not self.channels:
             raise ValueError(f"rts.train.channels {list(self.channels)}: choose from {list(ALL_CHANNELS)}")
+        if not 0 <= self.normalize_percentile < 50:
+            raise ValueError(f"rts.train.normalize_percentile {self.normalize_percentile} must be in [0, 50)")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"rts.train.val_fraction {self.val_fraction} must be in (0, 1)")
 
@@ -132,7 +139,7 @@ class SlumpTask:
     ) -> None:
         channels = tiles.channel_index(settings.channels)
         raw_train = tiles.x[train][:, channels]
-        self.stats = MinMax.fit(raw_train)
+        self.stats = MinMax.fit(raw_train, percentile=settings.normalize_percentile)
         self.x = self.stats.apply(raw_train)
         self.y = tiles.y[train]
         self.val_x = self.stats.apply(tiles.x[val][:, channels])
