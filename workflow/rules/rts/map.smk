@@ -20,7 +20,7 @@ rule map_rts_site:
         "../../envs/torch.yaml"
     log:
         logs("map_rts_site/{site}"),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
     script:
