@@ -16,8 +16,9 @@ for _site, _bbox in SITES.items():
         raise WorkflowError(f"site '{_site}' {_bbox} in {AOI_FILE} is not inside the AOI bbox {list(AOI.bbox)}: "
                             "fix the site or widen `bbox`")
 SITE_GRIDS = {name: grid_for_bbox(tuple(bbox), config["resolution"]) for name, bbox in SITES.items()}
-HAS_DEM = "dem" in AOI.catalog.collections
-if "slope" in RTS_CONFIG["train"]["channels"] and not HAS_DEM:
+# the DEM is searched and read only for the slope channel (drop `slope` from rts.train.channels without a DEM)
+HAS_DEM = "slope" in RTS_CONFIG["train"]["channels"]
+if HAS_DEM and not AOI.catalog.collections.get("dem"):
     raise WorkflowError(f"rts.train.channels uses `slope`, but the catalog of {AOI_FILE} names no `dem` collection: "
                         "add one, or drop slope from `rts.train.channels`")
 if RTS_CONFIG["tile_size"] % 16:
