@@ -10,10 +10,13 @@ checkpoint with the channels and the model card.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import hashlib
+import json
 import logging
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from permafusion.learn.distributed import run_in_group, spawn, torchrun_ranks
 from permafusion.learn.loop import RunFiles, fit
 from permafusion.learn.metrics import confusion_matrix
 from permafusion.learn.settings import LoopSettings
@@ -260,3 +264,65 @@ def train_slump_model(
         resume=resume,  # type: ignore[arg-type]
         log=log,
     )
+
+
+def _train_on_device(device: str, train_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """:func:`train_slump_model` with the settings' device replaced by this process's."""
+    settings: RtsTrainSettings = train_kwargs["settings"]
+    tiles = TileSet.load(train_kwargs["tiles"])
+    kwargs = {k: v for k, v in train_kwargs.items() if k != "tiles"}
+    return train_slump_model(tiles, **{**kwargs, "settings": dataclasses.replace(settings, device=device)})
+
+
+def spawn_training(*, nprocs: int, init_file: Path, **train_kwargs: Any) -> None:
+    """Train in ``nprocs`` local processes of one group (one per GPU on CUDA, gloo on CPU).
+
+    Args:
+        nprocs: number of processes; the batch size stays the global batch, split over them.
+        init_file: a path, not yet existing, for the file rendezvous of the processes.
+        **train_kwargs: ``tiles`` (the tile file) and the keyword arguments of :func:`train_slump_model`.
+    """
+    spawn(
+        _train_on_device,
+        nprocs=nprocs,
+        init_file=init_file,
+        device=train_kwargs["settings"].device,
+        args=(train_kwargs,),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point under ``torchrun``: one process per GPU with NCCL, or gloo on CPU::
+
+        python -m torch.distributed.run --nproc_per_node=2 -m permafusion.tasks.rts.train \\
+            --tiles results/<aoi>/rts/tiles.npz --sites west,centre,east \\
+            --checkpoint primary.pt --history history.csv --settings '{"preset": "paper"}' --resume
+    """
+    parser = argparse.ArgumentParser(prog="python -m permafusion.tasks.rts.train", description=__doc__)
+    parser.add_argument("--tiles", type=Path, required=True)
+    parser.add_argument("--sites", required=True, help="training sites, comma-separated")
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--history", type=Path, required=True)
+    parser.add_argument("--settings", default="{}", help="rts.train settings as a JSON object")
+    parser.add_argument("--resume", action="store_true", help="continue from the training state")
+    args = parser.parse_args(argv)
+    if "RANK" not in os.environ:
+        parser.error("start it with python -m torch.distributed.run (torchrun), which sets RANK")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = RtsTrainSettings.from_mapping(json.loads(args.settings))
+    kwargs = {
+        "tiles": args.tiles,
+        "sites": args.sites.split(","),
+        "settings": settings,
+        "checkpoint": args.checkpoint,
+        "history": args.history,
+        "resume": args.resume,
+        "log": LOG,
+    }
+    run_in_group(
+        _train_on_device, **torchrun_ranks(), init_method="env://", device=settings.device, args=(kwargs,)
+    )
+
+
+if __name__ == "__main__":
+    main()

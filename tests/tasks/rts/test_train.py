@@ -102,3 +102,33 @@ def test_threshold_baseline_finds_bright_bare_ground():
     predicted = baseline.predict(bands, ["B02", "B03", "B04", "B08"])
     assert ((predicted == 2) == (tiles.y == 2)).mean() > 0.99
     assert isinstance(baseline, ThresholdBaseline) and baseline.ndvi_max < 0.5
+
+
+def test_training_runs_in_two_gloo_processes(tmp_path):
+    from permafusion.tasks.rts.train import spawn_training
+
+    tiles = _tileset()
+    tiles.save(tmp_path / "tiles.npz")
+    settings = RtsTrainSettings(
+        epochs=1,
+        batch_size=8,
+        learning_rate=3e-3,
+        preset="small",
+        device="cpu",
+        threads=1,
+        precision="fp32",
+        seed=0,
+        blur_probability=0.0,
+    )
+    spawn_training(
+        nprocs=2,
+        init_file=tmp_path / "rendezvous",
+        tiles=tmp_path / "tiles.npz",
+        sites=["a", "b", "c"],
+        settings=settings,
+        checkpoint=tmp_path / "ddp.pt",
+        history=tmp_path / "ddp.csv",
+        resume=False,
+    )
+    checkpoint = torch.load(tmp_path / "ddp.pt", weights_only=True)
+    assert checkpoint["processes"] == 2 and checkpoint["card"]["task"] == "rts"
