@@ -1,10 +1,11 @@
-"""The summer scene of a site and year closest to the target date under the cloud limit, on its grid."""
+"""A site's image of one summer on its grid: the scene closest to the target date under the cloud limit,
+or (`rts.scene.method: median`) the summer median composite."""
 
 from permafusion.core.logs import setup_step_logging
 from permafusion.geo.grid import GridSpec
 from permafusion.geo.search import load_items
 from permafusion.geo.signing import signer_for
-from permafusion.tasks.rts.scenes import SceneRule, select_scene, write_site_scene
+from permafusion.tasks.rts.scenes import SceneRule, select_scene, summer_median, write_site_scene
 
 log = setup_step_logging(snakemake.log[0])
 site, year = snakemake.wildcards.site, int(snakemake.wildcards.year)
@@ -13,7 +14,9 @@ grid = GridSpec.from_mapping(spec["grid"])
 rule = SceneRule(**{**snakemake.params.rule, "mask_classes": tuple(snakemake.params.rule["mask_classes"])})
 items = load_items(snakemake.input.item_list)
 log.info("%s %d: %d summer items, grid %s %s", site, year, len(items), grid.crs, grid.shape)
-scene = select_scene(
+choose = select_scene if rule.method == "closest" else summer_median
+extra = {"months": snakemake.params.months} if rule.method == "median" else {}
+scene = choose(
     items,
     site=site,
     site_bbox=spec["bbox"],
@@ -22,5 +25,6 @@ scene = select_scene(
     rule=rule,
     sign=signer_for(snakemake.params.signing),
     log=log,
+    **extra,
 )
 write_site_scene(scene, grid, snakemake.output.tif, snakemake.output.info)

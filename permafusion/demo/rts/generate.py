@@ -87,7 +87,7 @@ def _item(
     assets = {}
     for key, href in hrefs.items():
         scale = 2 if key == "SCL" else 1
-        shape = [grid.shape[0] // scale, grid.shape[1] // scale]
+        shape = [-(-grid.shape[0] // scale), -(-grid.shape[1] // scale)]  # SCL is every other 10 m pixel
         t = grid.transform
         assets[key] = {
             "href": href,

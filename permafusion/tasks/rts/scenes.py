@@ -7,12 +7,18 @@ Because a scene-wide cloud cover says little about a 10 km site, each candidate'
 well: the first whose share of clear pixels on the site (SCL not in ``mask_classes``: no data, saturated,
 cloud shadow, clouds, cirrus, snow) reaches ``min_clear`` is kept. A year without such a scene is skipped
 and reported, not an error: the yearly series lists it as missing.
+
+Optionally (``method: median``) the year's image is a summer composite from the engine instead: the
+monthly median composites of the summer's months (:func:`permafusion.composite.build.build_optical_composite`,
+the same SCL masking and baseline harmonisation as the degradation task's), combined by the per-pixel
+median of the months that observed the pixel. It trades the single date of the seed's rule for fewer gaps.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +29,10 @@ import pystac
 import rasterio
 import shapely.geometry
 
+from permafusion.composite.build import build_optical_composite
 from permafusion.composite.optical import dn_to_reflectance, has_baseline_offset, scl_valid
 from permafusion.composite.read import Signer, compute, stack_assets
+from permafusion.composite.settings import OpticalSettings
 from permafusion.core.files import atomic_write, write_json
 from permafusion.geo.grid import GridSpec
 
@@ -40,12 +48,14 @@ class SceneRule:
 
     Attributes:
         target: target month and day ("MM-DD"), e.g. the labels' collection date or mid-summer.
+        method: ``"closest"`` (the seed's rule) or ``"median"`` (a summer median composite).
         max_cloud: item ``eo:cloud_cover`` limit in percent (seed: 10).
         min_clear: share of the site's pixels that must be clear in the scene.
         mask_classes: SCL classes treated as not clear.
     """
 
     target: str = "07-31"
+    method: str = "closest"
     max_cloud: float = 10.0
     min_clear: float = 0.9
     mask_classes: tuple[int, ...] = (0, 1, 3, 8, 9, 10, 11)
@@ -58,13 +68,18 @@ class SceneRule:
 def candidates(
     items: Sequence[pystac.Item], *, site_bbox: Sequence[float], year: int, rule: SceneRule
 ) -> list[pystac.Item]:
-    """Items covering the site under the cloud limit, closest to the target date first (ties by id)."""
+    """Items of ``year`` over the site under the cloud limit, closest to the target date first (then by id)."""
     site = shapely.geometry.box(*site_bbox)
     target = rule.target_date(year)
     kept = []
     for item in items:
         cloud = item.properties.get("eo:cloud_cover")
-        if cloud is None or float(cloud) > rule.max_cloud or item.datetime is None:
+        if (
+            cloud is None
+            or float(cloud) > rule.max_cloud
+            or item.datetime is None
+            or item.datetime.year != year
+        ):
             continue
         if item.geometry is not None and not shapely.geometry.shape(item.geometry).covers(site):
             continue
@@ -149,3 +164,56 @@ def write_site_scene(scene: SiteScene, grid: GridSpec, tif: str | Path, info: st
         for band, name in enumerate(BANDS, start=1):
             dataset.set_band_description(band, name)
     write_json(scene.info, info)
+
+
+def summer_median(
+    items: Sequence[pystac.Item],
+    *,
+    site: str,
+    site_bbox: Sequence[float],
+    year: int,
+    months: Sequence[str],
+    grid: GridSpec,
+    rule: SceneRule,
+    sign: Signer | None = None,
+    log: logging.Logger = LOG,
+) -> SiteScene:
+    """A site's summer image as the median of the engine's monthly median composites, or a skip."""
+    base: dict[str, Any] = {"site": site, "year": year, "method": "median", "months": list(months)}
+    site_shape = shapely.geometry.box(*site_bbox)
+    kept = [
+        item
+        for item in items
+        if float(item.properties.get("eo:cloud_cover", 100.0)) <= rule.max_cloud
+        and (item.geometry is None or shapely.geometry.shape(item.geometry).intersects(site_shape))
+    ]
+    if not kept:
+        reason = (
+            f"no Sentinel-2 scene of summer {year} with cloud cover <= {rule.max_cloud} % over site {site}"
+        )
+        log.warning("%s %d skipped: %s", site, year, reason)
+        return SiteScene(None, {**base, "status": "skipped", "reason": reason, "item": None})
+    settings = OpticalSettings(bands=BANDS, mask_classes=rule.mask_classes)
+    composite = build_optical_composite(kept, grid=grid, months=list(months), settings=settings, sign=sign)
+    monthly = np.asarray(composite["reflectance"].values, np.float32)  # (month, band, y, x)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pixels no month observed
+        image = np.nanmedian(monthly, axis=0).astype(np.float32)
+    clear = float(np.isfinite(image).all(axis=0).mean())
+    if clear < rule.min_clear:
+        reason = f"the summer median of {len(kept)} scenes leaves only {clear:.0%} of site {site} observed"
+        log.warning("%s %d skipped: %s", site, year, reason)
+        return SiteScene(None, {**base, "status": "skipped", "reason": reason, "item": None})
+    log.info(
+        "%s %d: median of %d scenes over %s, %.0f %% observed", site, year, len(kept), months, 100 * clear
+    )
+    return SiteScene(
+        image,
+        {
+            **base,
+            "status": "ok",
+            "item": f"median of {len(kept)} scenes",
+            "scenes": [it.id for it in kept],
+            "clear_fraction": clear,
+        },
+    )

@@ -29,7 +29,8 @@ rule select_site_scene:
         info=results("rts/scenes/{site}/{year}.json"),
     params:
         sites=site_params(),
-        rule={k: RTS_CONFIG["scene"][k] for k in ("target", "max_cloud", "min_clear", "mask_classes")},
+        rule={k: RTS_CONFIG["scene"][k] for k in ("target", "method", "max_cloud", "min_clear", "mask_classes")},
+        months=get_summer_months,
         signing=AOI.catalog.signing,
     conda:
         "../../envs/geo.yaml"

@@ -46,6 +46,12 @@ def get_summer_search(wildcards):
     return params
 
 
+def get_summer_months(wildcards):
+    """The months of the year's summer window, for summer median composites."""
+    first, last = (int(RTS_CONFIG["summer"][key][:2]) for key in ("start", "end"))
+    return [f"{wildcards.year}-{month:02d}" for month in range(first, last + 1)]
+
+
 def rts_path(*parts):
     return aoi_path("rts", *parts)
 
