@@ -68,7 +68,7 @@ class SceneRule:
 def candidates(
     items: Sequence[pystac.Item], *, site_bbox: Sequence[float], year: int, rule: SceneRule
 ) -> list[pystac.Item]:
-    """Items of ``year`` over the site under the cloud limit, closest to the target date first (then by id)."""
+    """Items of ``year`` over the site under the cloud limit, closest to the target date first."""
     site = shapely.geometry.box(*site_bbox)
     target = rule.target_date(year)
     kept = []
