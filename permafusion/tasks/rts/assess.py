@@ -46,7 +46,7 @@ def _images(
 
 def _score_model(
     checkpoint: Path,
-    images: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    images: Mapping[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]],
     tiles: TileSet,
     train_sites: list[str],
     *,
@@ -54,29 +54,25 @@ def _score_model(
     min_pixels: int,
     device: str,
     threshold: float,
-) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, float]]:
+    """Block counts of the model and of the baseline (tuned on the model's training images) per site."""
     model, fields = load_model(checkpoint, device)
     stats = MinMax.from_mapping(fields["normalization"])
     train = np.isin(tiles.site, train_sites) & ~tiles.test
     baseline = tune_threshold(
         tiles.x[train][:, tiles.channel_index(BASELINE_CHANNELS)], tiles.y[train], BASELINE_CHANNELS
     )
-    net_units, base_units = [], []
-    for image, bands, truth in images:
-        prob = predict_probability(model, image, stats=stats, device=device)
-        net_units.append(
-            score_units(truth, np.nan_to_num(prob) > threshold, block=block, min_pixels=min_pixels)
-        )
-        base_units.append(
-            score_units(
-                truth, baseline.predict(bands, BASELINE_CHANNELS) == SLUMP, block=block, min_pixels=min_pixels
-            )
-        )
-    return (
-        np.concatenate(net_units),
-        np.concatenate(base_units),
-        {"ndvi_max": baseline.ndvi_max, "brightness_min": baseline.brightness_min},
-    )
+    out = {}
+    for site, site_images in images.items():
+        net_units, base_units = [], []
+        for image, bands, truth in site_images:
+            prob = predict_probability(model, image, stats=stats, device=device)
+            predicted = np.nan_to_num(prob) > threshold
+            net_units.append(score_units(truth, predicted, block=block, min_pixels=min_pixels))
+            found = baseline.predict(bands, BASELINE_CHANNELS) == SLUMP
+            base_units.append(score_units(truth, found, block=block, min_pixels=min_pixels))
+        out[site] = (np.concatenate(net_units), np.concatenate(base_units))
+    return out, {"ndvi_max": baseline.ndvi_max, "brightness_min": baseline.brightness_min}
 
 
 def assess(
@@ -98,32 +94,32 @@ def assess(
     fields = load_model(primary, device)[1]
     channels = list(fields["channels"])
     all_sites = sorted(described)
-    results: list[tuple[str, str, np.ndarray]] = []
     thresholds: dict[str, Any] = {}
+    test_images = {}
     for site in all_sites:
         test = described[site]["test_year"]
         if test is None:
             LOG.warning("site %s has no labelled test image: left out of Table 2", site)
             continue
-        images = _images(site, [test], sites, labels, channels)
-        net, base, thresholds["primary"] = _score_model(
-            primary,
-            images,
-            tiles,
-            all_sites,
-            block=block,
-            min_pixels=min_pixels,
-            device=device,
-            threshold=threshold,
-        )
-        results += [("unet", site, net), ("threshold", site, base)]
+        test_images[site] = _images(site, [test], sites, labels, channels)
+    scored, thresholds["primary"] = _score_model(
+        primary,
+        test_images,
+        tiles,
+        all_sites,
+        block=block,
+        min_pixels=min_pixels,
+        device=device,
+        threshold=threshold,
+    )
+    results = [("unet", site, units[0]) for site, units in scored.items()]
+    results += [("threshold", site, units[1]) for site, units in scored.items()]
     table2 = pd.DataFrame(evaluation_rows(results, n_boot=n_boot, seed=seed))
     loso_results: list[tuple[str, str, np.ndarray]] = []
     for site, checkpoint in loso.items():
-        years = described[site]["label_years"]
-        images = _images(site, years, sites, labels, channels)
+        images = {site: _images(site, described[site]["label_years"], sites, labels, channels)}
         others = [s for s in all_sites if s != site]
-        net, base, thresholds[f"loso_{site}"] = _score_model(
+        fold, thresholds[f"loso_{site}"] = _score_model(
             checkpoint,
             images,
             tiles,
@@ -133,7 +129,7 @@ def assess(
             device=device,
             threshold=threshold,
         )
-        loso_results += [("unet", site, net), ("threshold", site, base)]
+        loso_results += [("unet", site, fold[site][0]), ("threshold", site, fold[site][1])]
     table3 = (
         pd.DataFrame(evaluation_rows(loso_results, n_boot=n_boot, seed=seed))
         if loso_results

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from permafusion.tasks.rts.classes import SLUMP
-from permafusion.tasks.rts.objects import label_objects, match_objects, matched
+from permafusion.tasks.rts.objects import label_objects, matched
 
 #: Columns of a block's counts.
 UNIT_COLUMNS = ("tp", "fp", "fn", "obj_tp", "obj_fp", "obj_fn")
@@ -112,6 +112,3 @@ def evaluation_rows(
             stacked = np.concatenate([u for _, u in mine])
             rows.append({"model": model, "site": "all", **summarize_units(stacked, n_boot=n_boot, seed=seed)})
     return rows
-
-
-__all__ = ["UNIT_COLUMNS", "evaluation_rows", "match_objects", "score_units", "summarize_units"]

@@ -17,6 +17,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from permafusion.geo.grid import GridSpec
+from permafusion.tasks.rts.classes import SLUMP
+from permafusion.tasks.rts.labels import site_label_raster
 from permafusion.tasks.rts.objects import label_objects
 
 
@@ -94,10 +97,6 @@ def true_figures(
     labels: Any, sites: Mapping[str, Mapping[str, Any]], *, min_area_m2: float
 ) -> dict[tuple[str, int], dict[str, float]]:
     """(site, year) -> ``{"true_count", "true_area_ha"}`` from the label polygons, measured like the masks."""
-    from permafusion.geo.grid import GridSpec
-    from permafusion.tasks.rts.classes import SLUMP
-    from permafusion.tasks.rts.labels import site_label_raster
-
     out = {}
     for name, spec in sites.items():
         grid = GridSpec.from_mapping(spec["grid"]) if isinstance(spec["grid"], Mapping) else spec["grid"]
