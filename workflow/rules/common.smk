@@ -126,6 +126,8 @@ def search_request(sensor, month=None):
         "server_side_query": AOI.catalog.server_side_query,
         **config["search"],
     }
+    if sensor == "dem":  # terrain reads the `data` asset; an item without it is refused by name
+        params["required_assets"] = ["data"]
     if sensor == "optical":
         params["max_cloud"] = config["optical"]["max_cloud"]
     if sensor == "sar" and config["sar"]["orbit_state"] in ("ascending", "descending"):
