@@ -33,6 +33,30 @@ def slope_degrees(elevation: np.ndarray, resolution: float) -> np.ndarray:
     return np.degrees(np.arctan(np.hypot(d_row, d_col))).astype(np.float32)
 
 
+def boxcar_smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each pixel's ``window`` x ``window`` neighbourhood (a boxcar filter), edges reflected.
+
+    NaN pixels are left out of their neighbours' means and stay NaN. ``window`` 1 returns a copy.
+
+    Raises:
+        ValueError: a window below 1.
+    """
+    if window < 1:
+        raise ValueError(f"boxcar window {window} must be >= 1 pixel")
+    values = np.asarray(values, np.float64)
+    if window == 1:
+        return values.astype(np.float32)
+    from scipy.ndimage import uniform_filter
+
+    finite = np.isfinite(values)
+    total = uniform_filter(np.where(finite, values, 0.0), size=window, mode="reflect")
+    weight = uniform_filter(finite.astype(np.float64), size=window, mode="reflect")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = total / weight
+    out[~finite] = np.nan
+    return out.astype(np.float32)
+
+
 def build_terrain(
     items: Sequence[pystac.Item], *, grid: GridSpec, sign: Signer | None = None, threads: int = 1
 ) -> np.ndarray:
@@ -60,14 +84,23 @@ def build_terrain(
     return np.stack([elevation, slope_degrees(elevation, grid.resolution)])
 
 
-def write_terrain(terrain: np.ndarray, grid: GridSpec, path: str | Path) -> None:
-    """Write elevation and slope as a two-band float32 Cloud-Optimized GeoTIFF (atomically)."""
+def write_terrain(
+    terrain: np.ndarray,
+    grid: GridSpec,
+    path: str | Path,
+    *,
+    bands: Sequence[tuple[str, str]] = (("elevation", "m"), ("slope", "degree")),
+) -> None:
+    """Write terrain layers (elevation and slope by default; ``bands`` names each layer and its unit) as a
+    float32 Cloud-Optimized GeoTIFF (atomically)."""
     path = Path(path)
-    profile = grid.raster_profile(dtype="float32", count=len(TERRAIN_BANDS), nodata=float("nan"))
+    if len(bands) != len(terrain):
+        raise ValueError(f"{len(terrain)} terrain layers but {len(bands)} band names")
+    profile = grid.raster_profile(dtype="float32", count=len(bands), nodata=float("nan"))
     with MemoryFile() as memory:
         with memory.open(**profile) as dataset:
             dataset.write(terrain.astype(np.float32))
-            for band, (name, unit) in enumerate(zip(TERRAIN_BANDS, ("m", "degree"), strict=True), start=1):
+            for band, (name, unit) in enumerate(bands, start=1):
                 dataset.set_band_description(band, name)
                 dataset.update_tags(band, units=unit)
         with memory.open() as dataset, atomic_write(path, suffix=".tif") as tmp:

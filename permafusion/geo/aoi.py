@@ -26,6 +26,7 @@ class Catalog:
     collections: Mapping[str, str] | None = None  # sensor -> collection id
     item_files: tuple[str, ...] = ()  # local catalogs: ItemCollection JSON files
     collection_files: tuple[str, ...] = ()  # local catalogs: Collection JSON files
+    path: str | None = None  # local catalogs: a folder of STAC Collection and Item files to serve
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ def aoi_from_mapping(
         collections=dict(cat.get("collections", {})),
         item_files=tuple(cat.get("item_files", ())),
         collection_files=tuple(cat.get("collection_files", ())),
+        path=cat.get("path"),
     )
     if len(bbox) != 4:
         raise AOIError(f"`bbox` in {source} needs 4 numbers [west, south, east, north], got {bbox}")

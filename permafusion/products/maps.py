@@ -71,6 +71,43 @@ def write_class_style(scheme: ClassScheme, path: str | Path) -> None:
     write_text(class_style_qml(scheme), path)
 
 
+def write_class_probability_cog(
+    classes: np.ndarray, probability: np.ndarray, grid: GridSpec, path: str | Path, *, scheme: ClassScheme
+) -> None:
+    """A two-band COG: band 1 the uint8 class map (nodata 0, class names in its metadata), band 2 the
+    probability of the map's positive class as a byte (0-200 for 0-1 in steps of 0.005, 255 no data).
+
+    GeoTIFF bands share one data type and nodata value, so the probability is stored as scaled bytes with
+    ``scale_factor`` 0.005 in the band's metadata (GDAL's ``scale``: value = byte x 0.005) rather than as
+    float32 beside a uint8 class band.
+    """
+    if classes.shape != grid.shape or probability.shape != grid.shape or classes.dtype != np.uint8:
+        raise ValueError(
+            f"class map {classes.shape} {classes.dtype} / probability {probability.shape} "
+            f"do not fit {grid.shape}"
+        )
+    scaled = np.where(np.isfinite(probability), np.round(np.clip(probability, 0, 1) * 200), 255).astype(
+        np.uint8
+    )
+    scaled[classes == NODATA] = 255
+    profile = grid.raster_profile(dtype="uint8", count=2, nodata=None)
+    tags = {f"CLASS_{code}": scheme.name_of(code) for code in (*scheme.codes, NODATA)}
+    with MemoryFile() as memory:
+        with memory.open(**profile) as dataset:
+            dataset.write(classes, 1)
+            dataset.write(scaled, 2)
+            dataset.update_tags(1, **tags, NODATA_VALUE=str(NODATA))
+            dataset.update_tags(2, NODATA_VALUE="255", UNITS="probability x 200")
+            dataset.set_band_description(1, scheme.title)
+            dataset.set_band_description(2, f"probability of {scheme.names[max(scheme.codes)]}")
+            dataset.scales = (1.0, 0.005)
+            dataset.update_tags(AREA_OR_POINT="Area")
+        with memory.open() as dataset, atomic_write(path, suffix=".tif") as tmp:
+            rasterio.shutil.copy(
+                dataset, tmp, driver="COG", compress="DEFLATE", overview_resampling="NEAREST"
+            )
+
+
 def read_class_map(path: str | Path) -> tuple[np.ndarray, GridSpec]:
     with rasterio.open(path) as dataset:
         bounds = dataset.bounds

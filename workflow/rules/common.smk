@@ -11,7 +11,7 @@ from permafusion.geo.tiles import map_grid, processing_tiles
 
 # sections of config/config.yaml an AOI file may override
 OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "experiments",
-                        "soil_temperature")
+                        "soil_temperature", "rts")
 # tasks on point time series: their AOIs list stations, not a bbox and a catalog, and no raster stage runs
 STATION_TASKS = ("soil_temperature",)
 
@@ -74,6 +74,10 @@ if RASTER_TASK:
                                                           resolution=config["resolution"])}
     # only `{results}` is substituted, so a path may hold other braces
     LABELS = (AOI_SETTINGS.get("labels") or "").replace("{results}", RESULTS) or None
+    # a local catalog folder (`catalog: {kind: local, path: DIR}`), served by rustac for every search
+    CATALOG_PATH = (AOI.catalog.path or "").replace("{results}", RESULTS) or None
+    if CATALOG_PATH and not IS_DEMO and not Path(CATALOG_PATH).is_dir():
+        raise WorkflowError(f"local catalog folder {CATALOG_PATH} does not exist: fix `catalog.path` in {AOI_FILE}")
     if LABELS and not IS_DEMO and not Path(LABELS).is_file():
         raise WorkflowError(f"label file {LABELS} does not exist: fix `labels` in {AOI_FILE} or set it to null to stop "
                             "after the composites")
@@ -130,6 +134,8 @@ def get_catalog_files(wildcards):
     """Local catalogs are generated files the search serves; remote APIs need no input file."""
     if AOI.catalog.kind != "local":
         return []
+    if CATALOG_PATH:
+        return [CATALOG_PATH]
     return [aoi_path("source", "stac", kind, f"{c}.json")
             for kind in ("collections", "items") for c in AOI.catalog.collections.values()]
 
@@ -139,6 +145,7 @@ def search_request(sensor, month=None):
     params = {
         "catalog_kind": AOI.catalog.kind,
         "url": AOI.catalog.url,
+        "catalog_path": CATALOG_PATH,
         "collection": AOI.catalog.collections[sensor],
         "bbox": list(AOI.bbox),
         # the DEM is one static product, dated by its acquisition campaign, not by the AOI period
@@ -146,6 +153,8 @@ def search_request(sensor, month=None):
         "server_side_query": AOI.catalog.server_side_query,
         **config["search"],
     }
+    if sensor == "dem":  # terrain reads the `data` asset; an item without it is refused by name
+        params["required_assets"] = ["data"]
     if sensor == "optical":
         params["max_cloud"] = config["optical"]["max_cloud"]
     if sensor == "sar" and config["sar"]["orbit_state"] in ("ascending", "descending"):

@@ -1,0 +1,67 @@
+"""Objects: connected slump regions of a mask, matched one to one by IoU.
+
+A predicted slump counts as found (a true positive object) when it overlaps a true slump with an
+intersection over union of at least ``min_iou`` (0.5); matching is greedy by decreasing IoU, each object
+used once. Objects smaller than ``min_pixels`` are dropped from predictions before matching (the
+minimum object size of the products).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def label_objects(mask: np.ndarray, *, min_pixels: int = 1) -> tuple[np.ndarray, int]:
+    """8-connected components of a bool mask, those under ``min_pixels`` removed; (labels, count)."""
+    labels, count = ndimage.label(mask, structure=EIGHT)
+    if min_pixels > 1 and count:
+        sizes = np.bincount(labels.ravel(), minlength=count + 1)
+        small = sizes < min_pixels
+        small[0] = False
+        labels[small[labels]] = 0
+        labels, count = ndimage.label(labels > 0, structure=EIGHT)
+    return labels, int(count)
+
+
+def matched(
+    t_lab: np.ndarray, n_true: int, p_lab: np.ndarray, n_pred: int, *, min_iou: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each true and each predicted object (labels 1..n) is in a matched pair, greedy by IoU."""
+    matched_t, matched_p = np.zeros(n_true, bool), np.zeros(n_pred, bool)
+    if n_true == 0 or n_pred == 0:
+        return matched_t, matched_p
+    both = (t_lab > 0) & (p_lab > 0)
+    pairs = t_lab[both].astype(np.int64) * (n_pred + 1) + p_lab[both]
+    inter = np.bincount(pairs, minlength=(n_true + 1) * (n_pred + 1)).reshape(n_true + 1, n_pred + 1)
+    t_size = np.bincount(t_lab.ravel(), minlength=n_true + 1)[:, None]
+    p_size = np.bincount(p_lab.ravel(), minlength=n_pred + 1)[None, :]
+    union = t_size + p_size - inter
+    iou = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    iou[0, :], iou[:, 0] = 0, 0
+    for flat in np.argsort(iou, axis=None, kind="stable")[::-1]:
+        i, j = divmod(int(flat), n_pred + 1)
+        if iou[i, j] < min_iou:
+            break
+        if matched_t[i - 1] or matched_p[j - 1]:
+            continue
+        matched_t[i - 1] = matched_p[j - 1] = True
+    return matched_t, matched_p
+
+
+def match_objects(
+    truth: np.ndarray, predicted: np.ndarray, *, min_iou: float = 0.5, min_pixels: int = 1
+) -> dict[str, int]:
+    """Object true positives, false positives and false negatives of two bool masks.
+
+    Returns:
+        ``{"tp", "fp", "fn", "true", "predicted"}``: matched pairs, unmatched predictions, unmatched truths,
+        and the object counts.
+    """
+    t_lab, n_true = label_objects(truth)
+    p_lab, n_pred = label_objects(predicted, min_pixels=min_pixels)
+    matched_t, _ = matched(t_lab, n_true, p_lab, n_pred, min_iou=min_iou)
+    tp = int(matched_t.sum())
+    return {"tp": tp, "fp": n_pred - tp, "fn": n_true - tp, "true": n_true, "predicted": n_pred}
