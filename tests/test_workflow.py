@@ -1,9 +1,6 @@
 """The Snakemake workflow: dry runs of every shipped AOI, bad input, and the tiny demo end to end."""
 
 import json
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,29 +8,11 @@ import pandas as pd
 import pytest
 import rasterio
 import torch
+from workflow_support import REPO, planned_jobs, snakemake
 
 from permafusion.composite import open_composite
 
-REPO = Path(__file__).resolve().parents[1]
 SHIPPED_AOIS = sorted(p.stem for p in (REPO / "config" / "aois").glob("*.yaml"))
-
-
-def snakemake(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
-    return result
-
-
-def planned_jobs(output: str) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    table = output.split("Job stats:")[1].split("\n\n")[0]
-    return {
-        m.group(1): int(m.group(2))
-        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
-        if m.group(1) != "total"
-    }
 
 
 def test_shipped_aois_include_the_paper_study_areas():

@@ -11,8 +11,7 @@ import pytest
 import rasterio
 import torch
 import yaml
-
-from tests.test_workflow import REPO, planned_jobs, snakemake
+from workflow_support import REPO, planned_jobs, snakemake
 
 #: seed 001 Table 1: site -> (lon, lat) of its centre.
 TABLE1 = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,3 +78,11 @@ def write_csv(frame: Any, path: str | Path) -> None:
     """Write a pandas DataFrame as CSV (without its index) to ``path`` atomically."""
     with atomic_write(path) as tmp:
         frame.to_csv(tmp, index=False)
+
+
+def write_npz(arrays: Mapping[str, Any], path: str | Path) -> None:
+    """Write named numpy arrays as an uncompressed ``.npz`` to ``path`` atomically."""
+    import numpy as np
+
+    with atomic_write(path, suffix=".npz") as tmp:
+        np.savez(tmp, **dict(arrays))

@@ -8,6 +8,8 @@ there is one process per GPU with NCCL; on CPU (``device="cpu"``, or no CUDA) th
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -97,3 +99,54 @@ def spawn(
     """
     init_method = Path(init_file).resolve().as_uri()
     mp.spawn(_spawned, args=(fn, nprocs, init_method, device, args), nprocs=nprocs, join=True)
+
+
+def spawn_training(
+    on_device: Callable[[str, dict[str, Any]], Any],
+    *,
+    nprocs: int,
+    init_file: Path,
+    train_kwargs: dict[str, Any],
+) -> None:
+    """A task's training in ``nprocs`` local processes: ``on_device(process_device, train_kwargs)`` in each,
+    on the device of ``train_kwargs["settings"].device`` (one process per GPU on CUDA, gloo on CPU).
+
+    Args:
+        on_device: a module-level function (it is pickled into the processes).
+        nprocs: number of processes; the batch size stays the global batch, split over them.
+        init_file: a path, not yet existing, for the file rendezvous of the processes.
+        train_kwargs: the task's training arguments, ``settings`` among them.
+    """
+    spawn(
+        on_device,
+        nprocs=nprocs,
+        init_file=init_file,
+        device=train_kwargs["settings"].device,
+        args=(train_kwargs,),
+    )
+
+
+def torchrun_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The arguments every task's torchrun entry point takes; the task adds its data's."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--history", type=Path, required=True)
+    parser.add_argument("--settings", default="{}", help="training settings as a JSON object")
+    parser.add_argument("--resume", action="store_true", help="continue from the training state")
+    return parser
+
+
+def run_under_torchrun(
+    on_device: Callable[[str, dict[str, Any]], Any],
+    train_kwargs: dict[str, Any],
+    *,
+    parser: argparse.ArgumentParser,
+) -> Any:
+    """``on_device(process_device, train_kwargs)`` in the process group torchrun set up, with logging."""
+    if "RANK" not in os.environ:
+        parser.error("start it with python -m torch.distributed.run (torchrun), which sets RANK")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    device = train_kwargs["settings"].device
+    return run_in_group(
+        on_device, **torchrun_ranks(), init_method="env://", device=device, args=(train_kwargs,)
+    )

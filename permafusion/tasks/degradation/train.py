@@ -23,11 +23,9 @@ batches and writes on rank 0 only.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +34,8 @@ from typing import Any, Literal, cast
 import numpy as np
 import torch
 
-from permafusion.learn.distributed import run_in_group, spawn, torchrun_ranks
+from permafusion.learn.distributed import run_under_torchrun, torchrun_parser
+from permafusion.learn.distributed import spawn_training as run_spawned
 from permafusion.learn.loop import RunFiles, fit
 from permafusion.learn.losses import CombinedLoss
 from permafusion.learn.metrics import confusion_matrix, metrics_report
@@ -400,13 +399,7 @@ def spawn_training(*, nprocs: int, init_file: Path, **train_kwargs: Any) -> None
         init_file: a path, not yet existing, for the file rendezvous of the processes.
         **train_kwargs: the keyword arguments of :func:`train_model`.
     """
-    spawn(
-        _train_on_device,
-        nprocs=nprocs,
-        init_file=init_file,
-        device=train_kwargs["settings"].device,
-        args=(train_kwargs,),
-    )
+    run_spawned(_train_on_device, nprocs=nprocs, init_file=init_file, train_kwargs=train_kwargs)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -416,32 +409,20 @@ def main(argv: Sequence[str] | None = None) -> None:
             --patches patches.zarr --index index.csv --checkpoint model.pt --history history.csv \\
             --settings '{"preset": "small", "epochs": 100}' --resume
     """
-    parser = argparse.ArgumentParser(
-        prog="python -m permafusion.tasks.degradation.train", description=__doc__
-    )
+    parser = torchrun_parser("python -m permafusion.tasks.degradation.train", __doc__)
     parser.add_argument("--patches", type=Path, required=True)
     parser.add_argument("--index", type=Path, required=True)
-    parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--history", type=Path, required=True)
-    parser.add_argument("--settings", default="{}", help="training settings as a JSON object")
-    parser.add_argument("--resume", action="store_true", help="continue from the training state")
     args = parser.parse_args(argv)
-    if "RANK" not in os.environ:
-        parser.error("start it with python -m torch.distributed.run (torchrun), which sets RANK")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = TrainSettings.from_mapping(json.loads(args.settings))
     kwargs = {
         "patches": args.patches,
         "index": args.index,
         "checkpoint": args.checkpoint,
         "history": args.history,
-        "settings": settings,
+        "settings": TrainSettings.from_mapping(json.loads(args.settings)),
         "resume": args.resume,
         "log": LOG,
     }
-    run_in_group(
-        _train_on_device, **torchrun_ranks(), init_method="env://", device=settings.device, args=(kwargs,)
-    )
+    run_under_torchrun(_train_on_device, kwargs, parser=parser)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-from permafusion.core.files import atomic_write
+from permafusion.core.files import write_npz
 from permafusion.tasks.rts.labels import label_years as label_years_by_site
 from permafusion.tasks.rts.labels import site_label_raster
 from permafusion.tasks.rts.scenes import BANDS
@@ -26,6 +26,10 @@ from permafusion.tasks.rts.tiles import Tiles, cut_tiles
 
 #: All channels a site image stack holds, in order: Sentinel-2 B02 B03 B04 B08 (reflectance) and slope.
 ALL_CHANNELS: tuple[str, ...] = (*BANDS, "slope")
+
+
+#: The per-tile arrays a tile set stores, beside its channel names.
+_ARRAYS = ("x", "y", "site", "year", "row", "col", "test")
 
 
 @dataclass(frozen=True)
@@ -63,32 +67,15 @@ class TileSet:
         return [self.channels.index(n) for n in names]
 
     def save(self, path: str | Path) -> None:
-        with atomic_write(path, suffix=".npz") as tmp:
-            np.savez(
-                tmp,
-                x=self.x,
-                y=self.y,
-                site=self.site,
-                year=self.year,
-                row=self.row,
-                col=self.col,
-                test=self.test,
-                channels=np.asarray(self.channels),
-            )
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        write_npz({**arrays, "channels": np.asarray(self.channels)}, path)
 
     @classmethod
     def load(cls, path: str | Path) -> TileSet:
         with np.load(path, allow_pickle=False) as data:
-            return cls(
-                x=data["x"],
-                y=data["y"],
-                site=data["site"].astype(str),
-                year=data["year"],
-                row=data["row"],
-                col=data["col"],
-                test=data["test"],
-                channels=tuple(str(c) for c in data["channels"]),
-            )
+            arrays = {name: data[name] for name in _ARRAYS}
+            arrays["site"] = arrays["site"].astype(str)
+            return cls(**arrays, channels=tuple(str(c) for c in data["channels"]))
 
 
 def build_tileset(

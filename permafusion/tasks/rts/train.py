@@ -10,12 +10,10 @@ checkpoint with the channels and the model card.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from permafusion.learn.distributed import run_in_group, spawn, torchrun_ranks
+from permafusion.learn.distributed import run_under_torchrun, torchrun_parser
+from permafusion.learn.distributed import spawn_training as run_spawned
 from permafusion.learn.loop import RunFiles, fit
 from permafusion.learn.metrics import confusion_matrix
 from permafusion.learn.settings import LoopSettings
@@ -282,13 +281,7 @@ def spawn_training(*, nprocs: int, init_file: Path, **train_kwargs: Any) -> None
         init_file: a path, not yet existing, for the file rendezvous of the processes.
         **train_kwargs: ``tiles`` (the tile file) and the keyword arguments of :func:`train_slump_model`.
     """
-    spawn(
-        _train_on_device,
-        nprocs=nprocs,
-        init_file=init_file,
-        device=train_kwargs["settings"].device,
-        args=(train_kwargs,),
-    )
+    run_spawned(_train_on_device, nprocs=nprocs, init_file=init_file, train_kwargs=train_kwargs)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -298,30 +291,20 @@ def main(argv: Sequence[str] | None = None) -> None:
             --tiles results/<aoi>/rts/tiles.npz --sites west,centre,east \\
             --checkpoint primary.pt --history history.csv --settings '{"preset": "paper"}' --resume
     """
-    parser = argparse.ArgumentParser(prog="python -m permafusion.tasks.rts.train", description=__doc__)
+    parser = torchrun_parser("python -m permafusion.tasks.rts.train", __doc__)
     parser.add_argument("--tiles", type=Path, required=True)
     parser.add_argument("--sites", required=True, help="training sites, comma-separated")
-    parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--history", type=Path, required=True)
-    parser.add_argument("--settings", default="{}", help="rts.train settings as a JSON object")
-    parser.add_argument("--resume", action="store_true", help="continue from the training state")
     args = parser.parse_args(argv)
-    if "RANK" not in os.environ:
-        parser.error("start it with python -m torch.distributed.run (torchrun), which sets RANK")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = RtsTrainSettings.from_mapping(json.loads(args.settings))
     kwargs = {
         "tiles": args.tiles,
         "sites": args.sites.split(","),
-        "settings": settings,
+        "settings": RtsTrainSettings.from_mapping(json.loads(args.settings)),
         "checkpoint": args.checkpoint,
         "history": args.history,
         "resume": args.resume,
         "log": LOG,
     }
-    run_in_group(
-        _train_on_device, **torchrun_ranks(), init_method="env://", device=settings.device, args=(kwargs,)
-    )
+    run_under_torchrun(_train_on_device, kwargs, parser=parser)
 
 
 if __name__ == "__main__":

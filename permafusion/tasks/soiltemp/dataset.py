@@ -26,12 +26,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from permafusion.core.files import atomic_write, write_json
+from permafusion.core.files import write_json, write_npz
 from permafusion.learn.splits import assign_splits, time_split
 from permafusion.tasks.soiltemp.drivers import DERIVED, daily_frame, derived_features, latitude_band
 
 SplitKind = Literal["station", "time"]
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+
+
+#: The arrays a series set stores besides its dates (names and depths go to the JSON beside them).
+_ARRAYS = ("dynamic", "targets", "statics", "band", "lat", "lon")
 
 
 @dataclass
@@ -78,17 +82,8 @@ class SeriesSet:
     def save(self, path: str | Path) -> None:
         """Arrays to ``path`` (.npz) and names to ``path`` with ``.json``, both atomically."""
         path = Path(path)
-        with atomic_write(path, suffix=".npz") as tmp:
-            np.savez(
-                tmp,
-                dates=self.dates.astype("datetime64[D]").astype(np.int64),
-                dynamic=self.dynamic,
-                targets=self.targets,
-                statics=self.statics,
-                band=self.band,
-                lat=self.lat,
-                lon=self.lon,
-            )
+        days = self.dates.astype("datetime64[D]").astype(np.int64)
+        write_npz({"dates": days, **{name: getattr(self, name) for name in _ARRAYS}}, path)
         write_json(
             {
                 "stations": self.stations,

@@ -109,17 +109,7 @@ def test_training_runs_in_two_gloo_processes(tmp_path):
 
     tiles = _tileset()
     tiles.save(tmp_path / "tiles.npz")
-    settings = RtsTrainSettings(
-        epochs=1,
-        batch_size=8,
-        learning_rate=3e-3,
-        preset="small",
-        device="cpu",
-        threads=1,
-        precision="fp32",
-        seed=0,
-        blur_probability=0.0,
-    )
+    settings = dataclasses.replace(SETTINGS, epochs=1, blur_probability=0.0)
     spawn_training(
         nprocs=2,
         init_file=tmp_path / "rendezvous",
