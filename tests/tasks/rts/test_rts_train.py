@@ -1,6 +1,8 @@
 """The slump task on the engine's loop: training, the checkpoint as a model card, prediction, and the
 threshold baseline, on a small synthetic tile set."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
