@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check in one go: model/training/prediction tests on CUDA (bf16 included), training throughput of
-# the paper-size PermaFusionNet (eager and torch.compile, MFU against the bf16 matmul peak of the same run),
+# the paper-size PermaFusionNet (eager and torch.compile, MFU against the bf16 matmul peak of the same run)
+# and of the thaw-slump U-Net and the soil-temperature GRU,
 # inference km²/s and predict_over_floor, and a 1-GPU torchrun DDP smoke run over NCCL. Every figure, with
 # the GPU, driver, CUDA and torch versions, goes to JSON files under OUTDIR.
 #
@@ -38,6 +39,10 @@ if [ "$MODE" = "--cpu" ]; then
     tests/tasks/degradation/test_on_device.py -k "prediction or (trains_through and fp32)"
   step train_throughput 120 "$PY" benchmarks/train_throughput.py --device cpu --preset small --batch 1 \
     --steps 1 --out "$OUT/train_throughput.json"
+  step train_throughput_rts 60 "$PY" benchmarks/train_throughput.py --device cpu --task rts --preset small \
+    --steps 1 --out "$OUT/train_throughput_rts.json"
+  step train_throughput_soil 60 "$PY" benchmarks/train_throughput.py --device cpu --task soil_temperature \
+    --preset small --steps 1 --out "$OUT/train_throughput_soil.json"
   step predict 120 "$PY" benchmarks/predict.py --device cpu --preset small --size 128 --out "$OUT/predict.json"
   step ddp_smoke 120 "$PY" -m torch.distributed.run --nproc_per_node=2 benchmarks/ddp_smoke.py \
     --device cpu --out "$OUT"
@@ -45,22 +50,26 @@ else
   DEVICE=cuda
   step tests 150 "$PY" -m pytest -q -p no:cacheprovider --device cuda tests/tasks/degradation/test_on_device.py \
     tests/learn/test_loop.py tests/learn/test_losses.py tests/learn/test_regression.py
-  step train_throughput 240 "$PY" benchmarks/train_throughput.py --device cuda --compile both \
+  step train_throughput 200 "$PY" benchmarks/train_throughput.py --device cuda --compile both \
     --out "$OUT/train_throughput.json"
+  step train_throughput_rts 60 "$PY" benchmarks/train_throughput.py --device cuda --task rts --compile off \
+    --out "$OUT/train_throughput_rts.json"
+  step train_throughput_soil 60 "$PY" benchmarks/train_throughput.py --device cuda --task soil_temperature \
+    --compile off --out "$OUT/train_throughput_soil.json"
   step predict 90 "$PY" benchmarks/predict.py --device cuda --out "$OUT/predict.json"
   step ddp_smoke 60 "$PY" -m torch.distributed.run --nproc_per_node=1 benchmarks/ddp_smoke.py \
     --device cuda --precision bf16 --out "$OUT"
 fi
 
 # one summary: the environment, every step's status and the headline figures
-"$PY" - "$OUT" "$DEVICE" "${STATUS[tests]}" "${STATUS[train_throughput]}" "${STATUS[predict]}" \
-  "${STATUS[ddp_smoke]}" <<'PYTHON'
+"$PY" - "$OUT" "$DEVICE" "${STATUS[tests]}" "${STATUS[train_throughput]}" "${STATUS[train_throughput_rts]}" \
+  "${STATUS[train_throughput_soil]}" "${STATUS[predict]}" "${STATUS[ddp_smoke]}" <<'PYTHON'
 import json, sys
 from pathlib import Path
 
 out, device, *codes = sys.argv[1:]
 out = Path(out)
-names = ["tests", "train_throughput", "predict", "ddp_smoke"]
+names = ["tests", "train_throughput", "train_throughput_rts", "train_throughput_soil", "predict", "ddp_smoke"]
 
 
 def load(name):
@@ -73,6 +82,8 @@ summary = {
     "env": load("env"),
     "steps": dict(zip(names, (int(code) for code in codes))),
     "train_throughput": load("train_throughput"),
+    "train_throughput_rts": load("train_throughput_rts"),
+    "train_throughput_soil": load("train_throughput_soil"),
     "predict": load("predict"),
     "ddp_smoke": load("ddp_smoke"),
 }

@@ -56,6 +56,11 @@ def test_training_and_prediction_import_without_the_geospatial_stack() -> None:
         "permafusion.tasks.degradation.evaluate",
         "permafusion.learn.distributed",
         "permafusion.learn.loop",
+        # what benchmarks/gpu_check.sh times of the other tasks
+        "permafusion.tasks.rts.unet",
+        "permafusion.tasks.rts.losses",
+        "permafusion.tasks.soiltemp.models",
+        "permafusion.learn.regression",
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
