@@ -6,7 +6,6 @@ blocks at a time into the store, for tiles whose result is too big to hold.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +18,7 @@ import zarr
 from zarr.codecs import BloscCodec
 
 from permafusion.composite.dataset import make_dataset
+from permafusion.core.files import atomic_write, discard, fresh_temporary, replace_path
 from permafusion.geo.grid import GridSpec
 
 
@@ -29,28 +29,9 @@ def write_composite(ds: xr.Dataset, path: str | Path) -> Path:
     a half-written store; an existing store at ``path`` is replaced.
     """
     path = Path(path)
-    tmp = _temporary(path)
-    ds.to_zarr(tmp, mode="w", consolidated=True, encoding=_encoding(ds))
-    _replace(tmp, path)
+    with atomic_write(path) as tmp:
+        ds.to_zarr(tmp, mode="w", consolidated=True, encoding=_encoding(ds))
     return path
-
-
-def _temporary(path: Path) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    return tmp
-
-
-def _replace(tmp: Path, path: Path) -> None:
-    """Move the finished store ``tmp`` to ``path``, replacing any store there."""
-    if path.exists():
-        old = path.with_name(path.name + ".old")
-        path.rename(old)
-        tmp.rename(path)
-        shutil.rmtree(old)
-    else:
-        tmp.rename(path)
 
 
 class CompositeWriter:
@@ -73,7 +54,7 @@ class CompositeWriter:
         suffixes: Sequence[str] = ("",),
     ) -> None:
         self.path = Path(path)
-        self._tmp = _temporary(self.path)
+        self._tmp = fresh_temporary(self.path)
         shape = (len(times), len(bands), *grid.shape)
         template = make_dataset(
             name,
@@ -109,9 +90,9 @@ class CompositeWriter:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         if kind is None:
-            _replace(self._tmp, self.path)
+            replace_path(self._tmp, self.path)
         else:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            discard(self._tmp)
 
 
 def _encoding(ds: xr.Dataset) -> dict[str, dict[str, object]]:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 
-def _remove(path: Path) -> None:
+def discard(path: Path) -> None:
+    """Remove a file or folder if it is there (an abandoned temporary)."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
@@ -31,12 +32,24 @@ def replace_path(tmp: Path, path: Path) -> None:
     """
     if path.is_dir() and not path.is_symlink():
         old = path.with_name(path.name + ".old")
-        _remove(old)
+        discard(old)
         path.rename(old)
         tmp.rename(path)
         shutil.rmtree(old)
     else:
         os.replace(tmp, path)
+
+
+def fresh_temporary(path: Path, *, suffix: str = "") -> Path:
+    """``<name>.tmp<suffix>`` beside ``path`` (parent created), any stale one of a killed run removed.
+
+    For writers that cannot sit in one ``with`` block (e.g. a store filled over many calls): write there,
+    then :func:`replace_path` on success or :func:`discard` on failure.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp" + suffix)
+    discard(tmp)
+    return tmp
 
 
 @contextmanager
@@ -52,14 +65,12 @@ def atomic_write(path: str | Path, *, suffix: str = "") -> Iterator[Path]:
             format by extension (e.g. ``".png"`` for matplotlib).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp" + suffix)
-    _remove(tmp)
+    tmp = fresh_temporary(path, suffix=suffix)
     try:
         yield tmp
         replace_path(tmp, path)
     except BaseException:
-        _remove(tmp)
+        discard(tmp)
         raise
 
 

@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ import numpy as np
 from affine import Affine
 from pyproj import Transformer
 
+from permafusion.core.files import atomic_write
 from permafusion.demo import stac_items
 from permafusion.demo.cog import write_cog
 from permafusion.demo.dem import render_dem
@@ -116,12 +116,10 @@ def generate_demo_data(
     if margin_m < 100.0:
         raise ValueError(f"margin_m must be >= 100 m so imagery extends beyond the grid, got {margin_m}")
     final = Path(out_dir).absolute()
-    tmp = final.with_name(final.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
     t0 = time.perf_counter()
-    try:
+    # written into <out_dir>.tmp and swapped into place whole; a failure leaves the previous data
+    with atomic_write(final) as tmp:
+        tmp.mkdir()
         _generate_into(
             tmp,
             final=final,
@@ -138,17 +136,6 @@ def generate_demo_data(
             empty_optical_months=empty_optical_months,
             workers=workers or max(1, min(2, os.cpu_count() or 1)),
         )
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    # Swap into place: the previous dataset (if any) is moved aside first and deleted last.
-    old = final.with_name(final.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
     log.info("demo data written to %s in %.1f s", final, time.perf_counter() - t0)
 
 

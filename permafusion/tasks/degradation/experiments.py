@@ -18,7 +18,6 @@ elsewhere. (``skops.io`` would load safely but is not a dependency; the networks
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from permafusion.core.files import atomic_write
 from permafusion.learn.metrics import confusion_matrix, metrics_report
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.evaluate import evaluate, evaluate_predictor
@@ -108,20 +108,16 @@ def train_random_forest(
         confusion_matrix(val.label, predicted, num_classes=DEGRADATION.num_classes), scheme=DEGRADATION
     )
     seconds = time.perf_counter() - tick
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    joblib.dump(
-        {
-            "format_version": RF_FORMAT,
-            "model_name": RANDOM_FOREST,
-            "settings": {**settings, "seed": seed},
-            "forest": forest,
-            "val_metrics": val_metrics,
-            "train_patches": len(ids["train"]),
-        },
-        tmp,
-    )
-    os.replace(tmp, out)
+    payload = {
+        "format_version": RF_FORMAT,
+        "model_name": RANDOM_FOREST,
+        "settings": {**settings, "seed": seed},
+        "forest": forest,
+        "val_metrics": val_metrics,
+        "train_patches": len(ids["train"]),
+    }
+    with atomic_write(out) as tmp:
+        joblib.dump(payload, tmp)
     log.info(
         "random forest fitted in %.0f s: val mean F1 %.3f, val OA %.3f; saved %s",
         seconds,
