@@ -33,3 +33,14 @@ def device(request: pytest.FixtureRequest) -> str:
     if name.startswith("cuda") and not torch.cuda.is_available():
         pytest.skip(f"--device {name}, but torch sees no CUDA device here")
     return name
+
+
+@pytest.fixture(scope="session")
+def tiny_demo_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The results folder of one local run of the tiny demo AOI (`--cores 2`), made once per session and
+    shared by the workflow tests that read or extend it."""
+    from workflow_support import snakemake
+
+    results = tmp_path_factory.mktemp("tiny_demo") / "results"
+    snakemake("--config", "aoi=demo_tiny", f"results={results}")
+    return results

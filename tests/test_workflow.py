@@ -110,10 +110,9 @@ def test_unknown_aoi_lists_the_known_ones(tmp_path):
 
 
 @pytest.mark.workflow
-def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
-    results = tmp_path / "results"
+def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tiny_demo_results):
+    results = tiny_demo_results  # the whole run, made by the fixture
     config = ["--config", "aoi=demo_tiny", f"results={results}"]
-    snakemake(*config)
     out = results / "demo_tiny"
 
     with rasterio.open(out / "map" / "degradation.tif") as dataset:

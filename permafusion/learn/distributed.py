@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from collections.abc import Callable
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -133,7 +136,68 @@ def torchrun_parser(prog: str, description: str | None) -> argparse.ArgumentPars
     parser.add_argument("--history", type=Path, required=True)
     parser.add_argument("--settings", default="{}", help="training settings as a JSON object")
     parser.add_argument("--resume", action="store_true", help="continue from the training state")
+    parser.add_argument(
+        "--resume-if-compatible",
+        action="store_true",
+        help="continue from a training state of the same settings and data; start over otherwise",
+    )
     return parser
+
+
+def resume_setting(args: argparse.Namespace) -> bool | str:
+    """The ``resume`` of :func:`permafusion.learn.loop.fit` from :func:`torchrun_parser`'s flags."""
+    return "if_compatible" if args.resume_if_compatible else bool(args.resume)
+
+
+def torchrun_command(module: str, args: Sequence[str], *, nprocs: int) -> list[str]:
+    """``python -m torch.distributed.run`` of ``module`` in ``nprocs`` processes on this node.
+
+    The rendezvous is standalone (a free local port), so it works inside one scheduler allocation
+    without a shared address.
+    """
+    if nprocs < 1:
+        raise ValueError(f"torchrun needs at least 1 process, got {nprocs}")
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nprocs}",
+        "-m",
+        module,
+        *args,
+    ]
+
+
+def run_torchrun(
+    module: str, args: Sequence[str], *, nprocs: int, threads_per_process: int, log: logging.Logger
+) -> None:
+    """Run a task's torchrun entry point (``module``) in ``nprocs`` processes, its output into ``log``.
+
+    Args:
+        module: the entry point, e.g. ``permafusion.tasks.degradation.train``.
+        args: its arguments.
+        nprocs: processes (one per GPU on CUDA, gloo processes on CPU).
+        threads_per_process: torch CPU threads of each process (``OMP_NUM_THREADS``).
+        log: where the processes' output goes, line by line.
+
+    Raises:
+        RuntimeError: when torchrun exits with an error, naming its exit status.
+    """
+    command = torchrun_command(module, args, nprocs=nprocs)
+    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, threads_per_process))}
+    log.info("running %s", shlex.join(command))
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.info("torchrun: %s", line.rstrip())
+    if process.returncode:
+        raise RuntimeError(
+            f"torchrun of {module} in {nprocs} processes exited with status {process.returncode}; "
+            "its output is in the log above"
+        )
 
 
 def run_under_torchrun(

@@ -6,6 +6,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from permafusion.core.cluster import attempt_scaled, gpu_model_for, gpus_for
 from permafusion.geo.aoi import AOIError, aoi_from_mapping
 from permafusion.geo.tiles import map_grid, processing_tiles
 
@@ -60,6 +61,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 AOI_SETTINGS, AOI_FILE = load_aoi_settings(config)
 override_sections(config, AOI_SETTINGS, AOI_FILE)
 TASK = AOI_SETTINGS["task"]
+CLUSTER = config["cluster"]
 RESULTS = config["results"]
 IS_DEMO = "demo" in AOI_SETTINGS
 RASTER_TASK = TASK not in STATION_TASKS
@@ -127,6 +129,16 @@ def per_tile_files(pattern):
 
 def terrain_paths():
     return per_tile_files("terrain/{tile}.tif") if "dem" in AOI.catalog.collections else []
+
+
+# ------------------------------------------------------------------------------------- job resources
+def gpus(count=1):
+    """GPUs of a model job: `count` when `device` is cuda, else none (the SLURM plugin's `gpu` resource)."""
+    return gpus_for(config["device"], count)
+
+
+def gpu_model():
+    return gpu_model_for(config["device"], CLUSTER["gpu_model"])
 
 
 # --------------------------------------------------------------------------------------- input functions

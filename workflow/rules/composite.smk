@@ -20,6 +20,8 @@ rule composite_sar:
         max_failed_read_fraction=config["composite"]["max_failed_read_fraction"],
         verify=config["composite"]["verify"],
         gdal_cache_mb=config["composite"]["gdal_cache_mb"],
+    group:
+        "composite"
     conda:
         "../envs/geo.yaml"
     log:
@@ -28,7 +30,8 @@ rule composite_sar:
         benchmarks("composite_sar/{tile}/{month}")
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../scripts/composite.py"
 
@@ -47,6 +50,8 @@ rule composite_optical:
         max_failed_read_fraction=config["composite"]["max_failed_read_fraction"],
         verify=config["composite"]["verify"],
         gdal_cache_mb=config["composite"]["gdal_cache_mb"],
+    group:
+        "composite"
     conda:
         "../envs/geo.yaml"
     log:
@@ -55,7 +60,8 @@ rule composite_optical:
         benchmarks("composite_optical/{tile}/{month}")
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../scripts/composite.py"
 
@@ -68,12 +74,15 @@ rule build_terrain:
     params:
         grid=get_tile_grid,
         signing=AOI.catalog.signing,
+    group:
+        "terrain"
     conda:
         "../envs/geo.yaml"
     log:
         logs("build_terrain/{tile}"),
     threads: 2
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(30),
     script:
         "../scripts/build_terrain.py"

@@ -20,6 +20,7 @@ rule generate_demo_data:
         logs("generate_demo_data"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(30),
     script:
         "../scripts/generate_demo_data.py"

@@ -15,6 +15,7 @@ rule rasterize_labels:
         logs("rasterize_labels/{tile}"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(30),
     script:
         "../scripts/rasterize_labels.py"

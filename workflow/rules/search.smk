@@ -11,13 +11,16 @@ rule search_items:
     params:
         search=get_month_search,
         allow_empty=True,
+    group:
+        "search"
     conda:
         "../envs/geo.yaml"
     log:
         logs("search_items/{sensor}/{month}"),
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(10),
     script:
         "../scripts/search.py"
 
@@ -36,7 +39,8 @@ rule check_items:
         logs("check_items/{sensor}"),
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(5),
     script:
         "../scripts/check_items.py"
 
@@ -55,6 +59,7 @@ rule search_dem:
         logs("search_dem"),
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(10),
     script:
         "../scripts/search.py"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,12 @@ from typing import Any, Literal, cast
 import numpy as np
 import torch
 
-from permafusion.learn.distributed import run_under_torchrun, torchrun_parser
+from permafusion.learn.distributed import (
+    resume_setting,
+    run_torchrun,
+    run_under_torchrun,
+    torchrun_parser,
+)
 from permafusion.learn.distributed import spawn_training as run_spawned
 from permafusion.learn.loop import RunFiles, fit
 from permafusion.learn.losses import CombinedLoss
@@ -402,6 +408,34 @@ def spawn_training(*, nprocs: int, init_file: Path, **train_kwargs: Any) -> None
     run_spawned(_train_on_device, nprocs=nprocs, init_file=init_file, train_kwargs=train_kwargs)
 
 
+def torchrun_training(
+    *,
+    nprocs: int,
+    patches: Path,
+    index: Path,
+    checkpoint: Path,
+    history: Path,
+    settings: TrainSettings,
+    training: Mapping[str, Any] | None = None,
+    log: logging.Logger = LOG,
+) -> None:
+    """:func:`train_model` in ``nprocs`` processes under torchrun (DDP; NCCL on CUDA, gloo on CPU), resuming
+    a compatible state like the single-process path; each process gets ``settings.threads // nprocs``
+    CPU threads.
+    """
+    threads = max(1, (settings.threads or os.cpu_count() or 1) // nprocs)
+    args = [
+        *("--patches", str(patches), "--index", str(index)),
+        *("--checkpoint", str(checkpoint), "--history", str(history)),
+        *("--settings", json.dumps({**settings.to_dict(), "threads": threads})),
+        *("--training", json.dumps(dict(training or {}))),
+        "--resume-if-compatible",
+    ]
+    run_torchrun(
+        "permafusion.tasks.degradation.train", args, nprocs=nprocs, threads_per_process=threads, log=log
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point under ``torchrun``: one process per GPU with NCCL, or gloo on CPU::
 
@@ -412,6 +446,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = torchrun_parser("python -m permafusion.tasks.degradation.train", __doc__)
     parser.add_argument("--patches", type=Path, required=True)
     parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--training", default="{}", help="the model card's aoi, start and end (JSON)")
     args = parser.parse_args(argv)
     kwargs = {
         "patches": args.patches,
@@ -419,7 +454,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "checkpoint": args.checkpoint,
         "history": args.history,
         "settings": TrainSettings.from_mapping(json.loads(args.settings)),
-        "resume": args.resume,
+        "resume": resume_setting(args),
+        "training": json.loads(args.training),
         "log": LOG,
     }
     run_under_torchrun(_train_on_device, kwargs, parser=parser)

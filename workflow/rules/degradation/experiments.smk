@@ -25,7 +25,10 @@ rule train_experiment:
         benchmarks("train_experiment/{method}")
     threads: 8
     resources:
-        mem_mb=8000,
+        mem_mb=attempt_scaled(8000),
+        runtime=attempt_scaled(720),
+        gpu=gpus(),
+        gpu_model=gpu_model(),
     script:
         "../../scripts/train.py"
 
@@ -46,7 +49,8 @@ rule train_random_forest:
         benchmarks(f"train_experiment/{RANDOM_FOREST}")
     threads: 8
     resources:
-        mem_mb=8000,
+        mem_mb=attempt_scaled(8000),
+        runtime=attempt_scaled(120),
     script:
         "../../scripts/train_random_forest.py"
 
@@ -69,7 +73,10 @@ rule evaluate_experiment:
         logs("evaluate_experiment/{method}"),
     threads: 4
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
+        gpu=gpus(),
+        gpu_model=gpu_model(),
     script:
         "../../scripts/evaluate_experiment.py"
 
@@ -90,6 +97,7 @@ rule write_tables:
         logs("write_tables"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(10),
     script:
         "../../scripts/write_tables.py"

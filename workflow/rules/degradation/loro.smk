@@ -20,7 +20,8 @@ rule loro_index:
         logs("loro_index/{region}"),
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(10),
     script:
         "../../scripts/loro_index.py"
 
@@ -43,7 +44,10 @@ rule loro_train:
         benchmarks("loro_train/{region}")
     threads: 8
     resources:
-        mem_mb=8000,
+        mem_mb=attempt_scaled(8000),
+        runtime=attempt_scaled(720),
+        gpu=gpus(),
+        gpu_model=gpu_model(),
     script:
         "../../scripts/train.py"
 
@@ -63,7 +67,10 @@ rule loro_evaluate:
         logs("loro_evaluate/{region}"),
     threads: 4
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
+        gpu=gpus(),
+        gpu_model=gpu_model(),
     script:
         "../../scripts/evaluate.py"
 
@@ -82,6 +89,7 @@ rule loro_table:
         logs("loro_table"),
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(10),
     script:
         "../../scripts/loro_table.py"

@@ -17,7 +17,8 @@ rule build_map:
         logs("build_map"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/build_map.py"
 
@@ -37,6 +38,7 @@ rule plot_quicklook:
         logs("plot_quicklook"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(30),
     script:
         "../../scripts/plot_quicklook.py"

@@ -12,6 +12,7 @@ rule train:
     params:
         settings=get_train_settings(),
         training=TRAINING,
+        processes=CLUSTER["train_processes"],
     conda:
         "../../envs/torch.yaml"
     log:
@@ -20,7 +21,10 @@ rule train:
         benchmarks("train")
     threads: 8
     resources:
-        mem_mb=8000,
+        mem_mb=attempt_scaled(8000),
+        runtime=attempt_scaled(720),
+        gpu=gpus(CLUSTER["train_processes"]),
+        gpu_model=gpu_model(),
     script:
         "../../scripts/train.py"
 
@@ -40,7 +44,10 @@ rule evaluate:
         logs("evaluate"),
     threads: 4
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
+        gpu=gpus(),
+        gpu_model=gpu_model(),
     script:
         "../../scripts/evaluate.py"
 
@@ -64,6 +71,9 @@ rule predict_tile:
         logs("predict_tile/{tile}"),
     threads: 4
     resources:
-        mem_mb=8000,
+        mem_mb=attempt_scaled(8000),
+        runtime=attempt_scaled(120),
+        gpu=gpus(),
+        gpu_model=gpu_model(),
     script:
         "../../scripts/predict_tile.py"

@@ -21,6 +21,7 @@ rule build_patches:
         logs("build_patches"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/build_patches.py"

@@ -16,7 +16,8 @@ rule search_summer:
         logs("search_summer/{year}"),
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/search.py"
 
@@ -38,7 +39,8 @@ rule select_site_scene:
         logs("select_site_scene/{site}/{year}"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/select_site_scene.py"
 
@@ -58,7 +60,8 @@ rule build_site_terrain:
         logs("build_site_terrain/{site}"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/build_site_terrain.py"
 
@@ -83,6 +86,7 @@ rule build_rts_tiles:
         logs("build_rts_tiles"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/build_rts_tiles.py"

@@ -19,6 +19,7 @@ rule generate_rts_demo:
         logs("generate_rts_demo"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/generate_rts_demo.py"

@@ -22,7 +22,8 @@ rule map_rts_site:
         logs("map_rts_site/{site}"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/map_rts_site.py"
 
@@ -48,6 +49,7 @@ rule summarize_rts:
         logs("summarize_rts"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/summarize_rts.py"

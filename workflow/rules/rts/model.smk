@@ -20,7 +20,8 @@ rule train_rts:
         benchmarks("train_rts/primary")
     threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=attempt_scaled(8000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/train_rts.py"
 
@@ -42,7 +43,8 @@ rule train_rts_loso:
         benchmarks("train_rts/loso_{site}")
     threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=attempt_scaled(8000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/train_rts.py"
 
@@ -80,6 +82,7 @@ rule evaluate_rts:
         logs("evaluate_rts"),
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/evaluate_rts.py"

@@ -18,7 +18,8 @@ rule generate_soiltemp_demo:
         logs("generate_soiltemp_demo"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/generate_soiltemp_demo.py"
 
@@ -38,7 +39,8 @@ rule fetch_era5_land:
         logs("fetch_era5_land/{station}"),
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(60),
         cds=1,
     retries: 2
     script:
@@ -59,7 +61,8 @@ rule build_era5_drivers:
         logs("build_era5_drivers"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/build_era5_drivers.py"
 
@@ -85,6 +88,7 @@ rule build_series:
         logs("build_series"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/build_series.py"

@@ -19,7 +19,8 @@ rule train_soil_model:
         benchmarks("train_soil_model/{split}_{model}")
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/train_soil_model.py"
 
@@ -50,7 +51,8 @@ rule evaluate_soil_models:
         benchmarks("evaluate_soil_models/{split}")
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/evaluate_soil_models.py"
 
@@ -67,6 +69,7 @@ rule write_soil_comparison:
         logs("write_soil_comparison"),
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/write_soil_comparison.py"

@@ -22,6 +22,7 @@ rule project_scenarios:
         benchmarks("project_scenarios")
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/project_scenarios.py"
