@@ -2,10 +2,14 @@
 
 SLURM comes from Debian (`slurm-wlm`, `munge`; installed with apt-get when missing). A configuration in a
 temporary folder (no accounting, so job status comes from `squeue` as the profile says), its own munge key
-and socket; munged, slurmctld and slurmd are started here and stopped by pid at the end. The outputs that
-do not depend on the clock (composites, patches, checkpoint weights, metrics, tiles, map, areas) must be
-identical to the local run's. Then the train rule, with `cluster.train_processes: 2`, trains with
-torchrun and two gloo DDP processes inside its SLURM allocation.
+and socket; munged, slurmctld and slurmd are started here and stopped by pid at the end.
+
+To fit the suite's budget the SLURM run starts from the local run's demo data, item lists and composites
+(copied, times kept) with one month's searches forced: on SLURM run that month's searches (one group
+job), the item checks, its composites of both sensors (one group job), patches, training, evaluation,
+prediction and the map. Everything that does not depend on the clock (composites, patches, checkpoint
+weights, metrics, tiles, map, areas) must be identical to the local run's. Then the train rule, with
+`cluster.train_processes: 2`, trains with torchrun and two gloo DDP processes inside its SLURM allocation.
 """
 
 from __future__ import annotations
@@ -208,18 +212,24 @@ def test_tiny_demo_on_slurm_matches_the_local_run_then_trains_with_ddp(
     slurm: dict[str, str], tiny_demo_results: Path, tmp_path: Path
 ) -> None:
     results = tmp_path / "results"
+    local, out = tiny_demo_results / "demo_tiny", results / "demo_tiny"
+    for stage in ("source", "items", "composites", "terrain"):
+        shutil.copytree(local / stage, out / stage)  # copy2: modification times kept
     config = ["--config", "aoi=demo_tiny", f"results={results}"]
-    run = _snakemake_on_slurm(slurm, *config)
+    july = [str(out / "items" / sensor / "2023-07.json") for sensor in ("sar", "optical")]
+    run = _snakemake_on_slurm(slurm, "--forcerun", *july, *config)
     log = run.stdout + run.stderr
     assert "has been submitted with SLURM jobid" in log
-    # the profile's groups: the 24 monthly searches and the 24 tile-month composites in one job each
+    # the profile's groups: July's two searches in one job, its two composites in another
     submitted = [line for line in log.splitlines() if "has been submitted with SLURM jobid" in line]
     assert sum("group_composite" in line for line in submitted) == 1
     assert sum("group_search" in line for line in submitted) == 1
-    _assert_same_outputs(tiny_demo_results / "demo_tiny", results / "demo_tiny")
+    assert any("rule_train" in line for line in submitted) and any(
+        "rule_build_map" in line for line in submitted
+    )
+    _assert_same_outputs(local, out)
 
     # two gloo processes under torchrun, inside the train job's allocation; a fresh start, not a resume
-    out = results / "demo_tiny"
     (out / "model" / "checkpoint.state.pt").unlink()
     ddp = tmp_path / "ddp.yaml"
     ddp.write_text(yaml.safe_dump({"cluster": {"train_processes": 2}}))
