@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 import rasterio
 import torch
+import yaml
 from workflow_support import REPO, planned_jobs, snakemake
 
 from permafusion.composite import open_composite
+from permafusion.core.cluster import grouped_job_count
 
 SHIPPED_AOIS = sorted(p.stem for p in (REPO / "config" / "aois").glob("*.yaml"))
 
@@ -50,7 +52,13 @@ def test_dry_run_of_the_full_tibet_extent(tmp_path):
     result = snakemake(
         "-n", "--quiet", "rules", "--config", "aoi=tibet", "extent=full", f"results={tmp_path}"
     )
-    assert planned_jobs(result.stdout + result.stderr)["composite_sar"] > 400
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert jobs["composite_sar"] > 400
+    # grouped as profiles/slurm says, the plateau is hundreds of submissions, not tens of thousands
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    groups = {"search_items": "search", "build_terrain": "terrain"}
+    groups |= {"composite_sar": "composite", "composite_optical": "composite"}
+    assert 100 < grouped_job_count(jobs, groups, profile["group-components"]) < 1000 < sum(jobs.values())
 
 
 def test_real_aois_search_planetary_computer():
