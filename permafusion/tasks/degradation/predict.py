@@ -14,11 +14,11 @@ import torch
 from permafusion.core.classes import NODATA
 from permafusion.core.devices import autocast, autocast_dtype, resolve_device
 from permafusion.series.gaps import GapFill, fill_gaps
-from permafusion.tasks.degradation.card import check_card
+from permafusion.tasks.degradation.card import check_card, check_model_format
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
 from permafusion.tasks.degradation.models.registry import MODEL_NAMES, build_model
-from permafusion.tasks.degradation.normalize import NormStats, normalize_inputs, validate_norm_stats
+from permafusion.tasks.degradation.normalize import NormStats, network_inputs, validate_norm_stats
 
 if TYPE_CHECKING:  # the model code imports without the geospatial stack; predict_tile needs it
     from permafusion.geo.grid import GridSpec
@@ -67,6 +67,7 @@ def model_from_checkpoint(
     missing = {"state_dict", "model_kwargs", "norm_stats"} - set(payload)
     if missing:
         raise ValueError(f"checkpoint {path} lacks {sorted(missing)}; it was not written by train_model")
+    check_model_format(payload, path=path)
     name = str(payload.get("model_name", "permafusionnet"))
     if name not in MODEL_NAMES:
         raise ValueError(
@@ -105,7 +106,8 @@ def predict_patches(
     out: np.ndarray | None = None
     for start in range(0, sar.shape[0], batch_size):
         stop = start + batch_size
-        s, o = normalize_inputs(
+        s, o = network_inputs(
+            model,
             torch.as_tensor(sar[start:stop], device=device),
             torch.as_tensor(optical[start:stop], device=device),
             norm_stats,
@@ -221,8 +223,8 @@ def predict_probabilities(
         batch = corners[start : start + batch_size]
         s = np.stack([sar_p[..., y : y + win[0], x : x + win[1]] for y, x in batch])
         o = np.stack([opt_p[..., y : y + win[0], x : x + win[1]] for y, x in batch])
-        s_t, o_t = normalize_inputs(
-            torch.as_tensor(s, device=device), torch.as_tensor(o, device=device), norm_stats
+        s_t, o_t = network_inputs(
+            model, torch.as_tensor(s, device=device), torch.as_tensor(o, device=device), norm_stats
         )
         with autocast(device, amp):
             logits, gates = model.forward_with_attention(s_t, o_t)
