@@ -41,29 +41,51 @@ SCENE_RESOLUTION = 10.0
 DEFAULT_CLASS_FRACTIONS: tuple[float, float, float, float] = (0.40, 0.27, 0.20, 0.13)
 
 #: Per-class mean of each signature parameter. dB values are Sentinel-1 gamma0; fractions are 0..1.
-#: vv_thaw: summer VV; freeze_drop: how much lower VV is on frozen ground; sar_wet_bump: late-summer VV/VH
-#: rise from a wet, deepening active layer; vh_offset: VH minus VV; vegfrac: green cover at the seasonal peak;
-#: wet: soil wetness (darkens SWIR most); wet_bump: extra late-summer wetness; soil_bright: soil albedo.
+#: vv_thaw: summer VV; freeze_drop: how much lower VV is on frozen ground; sar_wet_bump: VV/VH rise from a
+#: wet, deepening active layer at the wetting peak; vh_offset: VH minus VV; vegfrac: green cover at the
+#: seasonal peak; wet: soil wetness (darkens SWIR most); wet_bump: extra wetness at the wetting peak;
+#: soil_bright: soil albedo; sar_trend: change of VV per year (dB/yr: subsidence and ponding darken,
+#: wetting brightens), which shows both within the season and over the years of the period.
+#: Timing (day of year): thaw_doy / refreeze_doy: the active layer thaws / refreezes; green_doy: peak of
+#: the growing season; wet_doy: peak of the active-layer wetting.
+#:
+#: **Order control**: classes 1 (stable) and 2 (active-layer deepening) share every level, amplitude and
+#: spread parameter (same means here, same :data:`CELL_SD`), thaw and refreeze on the same days, and differ
+#: only in *when* the wetting peaks: stable ground wets late in summer as the thaw front reaches its
+#: maximum (early September), deepening ground early, right after thaw, from melting ground ice (late June).
+#: On SAR, whose land signal does not depend on greenness, the two classes run through the same values in a
+#: different order; a model that ignores the order of the months can tell them apart only through the small
+#: optical interaction of wetness and vegetation. Classes 3 and 4 differ in levels, timing and trend.
 CLASS_PARAMS: dict[int, dict[str, float]] = {
     1: {
         "vv_thaw": -10.0,
-        "freeze_drop": 5.0,
-        "sar_wet_bump": 0.3,
-        "vh_offset": -7.5,
-        "vegfrac": 0.55,
-        "wet": 0.10,
-        "wet_bump": 0.05,
+        "freeze_drop": 4.8,
+        "sar_wet_bump": 2.0,
+        "vh_offset": -7.4,
+        "vegfrac": 0.52,
+        "wet": 0.12,
+        "wet_bump": 0.30,
         "soil_bright": 1.0,
+        "sar_trend": 0.0,
+        "thaw_doy": 140.0,
+        "refreeze_doy": 300.0,
+        "green_doy": 205.0,
+        "wet_doy": 250.0,
     },
     2: {
         "vv_thaw": -10.0,
-        "freeze_drop": 4.6,
-        "sar_wet_bump": 3.0,
-        "vh_offset": -7.2,
-        "vegfrac": 0.47,
-        "wet": 0.15,
-        "wet_bump": 0.45,
-        "soil_bright": 0.97,
+        "freeze_drop": 4.8,
+        "sar_wet_bump": 2.0,
+        "vh_offset": -7.4,
+        "vegfrac": 0.52,
+        "wet": 0.12,
+        "wet_bump": 0.30,
+        "soil_bright": 1.0,
+        "sar_trend": 0.0,
+        "thaw_doy": 140.0,
+        "refreeze_doy": 300.0,
+        "green_doy": 205.0,
+        "wet_doy": 174.0,
     },
     3: {
         "vv_thaw": -10.8,
@@ -74,6 +96,11 @@ CLASS_PARAMS: dict[int, dict[str, float]] = {
         "wet": 0.25,
         "wet_bump": 0.15,
         "soil_bright": 1.05,
+        "sar_trend": -0.5,
+        "thaw_doy": 128.0,
+        "refreeze_doy": 312.0,
+        "green_doy": 212.0,
+        "wet_doy": 230.0,
     },
     4: {
         "vv_thaw": -8.8,
@@ -84,10 +111,16 @@ CLASS_PARAMS: dict[int, dict[str, float]] = {
         "wet": 0.42,
         "wet_bump": 0.15,
         "soil_bright": 0.90,
+        "sar_trend": 0.2,
+        "thaw_doy": 115.0,
+        "refreeze_doy": 325.0,
+        "green_doy": 195.0,
+        "wet_doy": 235.0,
     },
 }
 
-#: Standard deviation of each parameter between cells of the same class (natural site-to-site variety).
+#: Standard deviation of each parameter between cells of the same class (natural site-to-site variety);
+#: the timing entries are each cell's phase jitter (days).
 CELL_SD: dict[str, float] = {
     "vv_thaw": 0.8,
     "freeze_drop": 0.7,
@@ -97,7 +130,15 @@ CELL_SD: dict[str, float] = {
     "wet": 0.06,
     "wet_bump": 0.08,
     "soil_bright": 0.06,
+    "sar_trend": 0.1,
+    "thaw_doy": 5.0,
+    "refreeze_doy": 5.0,
+    "green_doy": 6.0,
+    "wet_doy": 8.0,
 }
+
+#: Per-pixel phase jitter (days, spatially smooth) added to the cell's timing.
+PIXEL_PHASE_SD_DAYS = 3.0
 
 #: Within-cell patches that look like another class (cells are labelled by their dominant state, and real
 #: sites are heterogeneous): share of a cell's area, and which class the patches resemble.
@@ -148,6 +189,19 @@ def thaw_fraction(day: dt.date | dt.datetime) -> float:
     """Share of the ground that is thawed: 0 in winter, 1 in summer (thaw in May, refreeze in Oct-Nov)."""
     doy = _doy(day)
     return _sigmoid((doy - 140.0) / 7.0) * _sigmoid((300.0 - doy) / 7.0)
+
+
+def thaw_map(day: dt.date | dt.datetime, thaw_doy: np.ndarray, refreeze_doy: np.ndarray) -> np.ndarray:
+    """Per-pixel thawed share on ``day`` for per-pixel thaw and refreeze days (float32)."""
+    doy = np.float32(_doy(day))
+    x = np.clip((doy - thaw_doy) / np.float32(7.0), -30, 30)
+    y = np.clip((refreeze_doy - doy) / np.float32(7.0), -30, 30)
+    return (1.0 / (1.0 + np.exp(-x)) / (1.0 + np.exp(-y))).astype(np.float32)
+
+
+def peak_map(day: dt.date | dt.datetime, peak_doy: np.ndarray, width_days: float) -> np.ndarray:
+    """A Gaussian seasonal pulse per pixel, 1 on its own ``peak_doy``, ``width_days`` wide (float32)."""
+    return np.exp(-(((np.float32(_doy(day)) - peak_doy) / np.float32(width_days)) ** 2)).astype(np.float32)
 
 
 def greenness(day: dt.date | dt.datetime) -> float:
@@ -397,6 +451,8 @@ def build_scene(
     params["sar_wet_bump"] = np.clip(params["sar_wet_bump"], 0.0, None)
     params["soil_bright"] *= 1 + 0.06 * smooth_noise(rng, shape, 3)
     params["texture"] = smooth_noise(rng, shape, 2)
+    for name in ("thaw_doy", "refreeze_doy", "green_doy", "wet_doy"):
+        params[name] += PIXEL_PHASE_SD_DAYS * smooth_noise(rng, shape, 5)
     params = {k: v.astype(np.float32) for k, v in params.items()}
 
     # --- water and slump scars as onset maps ----------------------------------------------------------

@@ -14,6 +14,7 @@ rule generate_demo_data:
         start=str(AOI.start),
         end=str(AOI.end),
         seed=AOI_SETTINGS.get("demo", {}).get("seed", 42),
+        history_years=AOI_SETTINGS.get("demo", {}).get("history_years", 4),
     conda:
         "../envs/geo.yaml"
     log:

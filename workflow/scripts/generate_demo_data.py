@@ -18,5 +18,6 @@ generate_demo_data(
     start=dt.date.fromisoformat(snakemake.params.start),
     end=dt.date.fromisoformat(snakemake.params.end),
     seed=snakemake.params.seed,
+    history_years=snakemake.params.history_years,
     out_dir=out_dir,
 )

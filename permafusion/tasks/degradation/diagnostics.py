@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -34,12 +34,13 @@ def zeroed_temporal(model: torch.nn.Module) -> Iterator[bool]:
     if not hasattr(model, "temporal_zeroed"):
         yield False
         return
-    before = bool(model.temporal_zeroed)
-    model.temporal_zeroed = True
+    net = cast(Any, model)
+    before = bool(net.temporal_zeroed)
+    net.temporal_zeroed = True
     try:
         yield True
     finally:
-        model.temporal_zeroed = before
+        net.temporal_zeroed = before
 
 
 def month_permutation(steps: int, *, seed: int = 0) -> np.ndarray:
