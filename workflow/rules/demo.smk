@@ -15,6 +15,8 @@ rule generate_demo_data:
         end=str(AOI.end),
         seed=AOI_SETTINGS.get("demo", {}).get("seed", 42),
         history_years=AOI_SETTINGS.get("demo", {}).get("history_years", 4),
+        cell_size_m=AOI_SETTINGS.get("demo", {}).get("cell_size_m", 1500.0),
+        labeled_fraction=AOI_SETTINGS.get("demo", {}).get("labeled_fraction", 0.7),
     conda:
         "../envs/geo.yaml"
     log:

@@ -19,5 +19,7 @@ generate_demo_data(
     end=dt.date.fromisoformat(snakemake.params.end),
     seed=snakemake.params.seed,
     history_years=snakemake.params.history_years,
+    cell_size_m=float(snakemake.params.cell_size_m),
+    labeled_fraction=float(snakemake.params.labeled_fraction),
     out_dir=out_dir,
 )

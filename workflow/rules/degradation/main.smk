@@ -92,13 +92,50 @@ def get_table_metrics(wildcards):
     ]
 
 
+# training seeds of the tables: the main model's, then `experiments.seeds`
+SEEDS = list(dict.fromkeys([int(config["train"]["seed"]), *(int(v) for v in EXPERIMENTS["seeds"])]))
+
+
+def get_seed_train_settings(wildcards):
+    """The main model's training settings with the network and the seed changed."""
+    return {**get_train_settings(), "model": wildcards.method, "seed": int(wildcards.seed)}
+
+
+def get_seed_random_forest_settings(wildcards):
+    return {"forest": dict(EXPERIMENTS["random_forest"]), "seed": int(wildcards.seed)}
+
+
+def get_seed_model(wildcards):
+    """A method's model at a seed: the main run's files at the main seed, the seed's own otherwise."""
+    main = int(wildcards.seed) == SEEDS[0]
+    if wildcards.method == "permafusionnet" and main:
+        return results("model/checkpoint.pt").format(aoi=wildcards.aoi)
+    if main:
+        return get_experiment_model(wildcards)
+    name = "model.joblib" if wildcards.method == RANDOM_FOREST else "checkpoint.pt"
+    return aoi_path("experiments", wildcards.method, f"seed{wildcards.seed}", name)
+
+
+def _seed_metrics(method, seed):
+    if seed == SEEDS[0] and method != "permafusionnet":  # scored by evaluate_experiment already
+        return aoi_path("experiments", method, "metrics.json")
+    return aoi_path("experiments", method, f"seed{seed}", "metrics.json")
+
+
+def get_seed_table_metrics(wildcards):
+    """Every table method's scores at every seed (method-major, seeds in SEEDS order)."""
+    return [_seed_metrics(m, seed) for m in TABLE_METHODS for seed in SEEDS]
+
+
 def get_tables(wildcards):
     """Tables 1-3 of the configured AOI; only AOIs with ground truth have them."""
     if not LABELS:
         raise WorkflowError(f"AOI {AOI.name} has no labels, so there is nothing to train or score for the "
                             f"tables: set `labels` in {AOI_FILE} to a GeoPackage of polygons with a class_code "
                             "column (1..4)")
-    return [aoi_path("tables", f"table{n}.{ext}") for n in (1, 2, 3) for ext in ("csv", "md")]
+    return [aoi_path("tables", f"table{n}.{ext}") for n in (1, 2, 3) for ext in ("csv", "md")] + [
+        aoi_path("tables", f"table{n}_seeds.{ext}") for n in (2, 3) for ext in ("csv", "md")
+    ]
 
 
 # Leave-one-region-out (loro.smk)
