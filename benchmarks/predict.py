@@ -84,8 +84,9 @@ def main() -> None:
     model.forward_with_attention = forward_with_attention  # type: ignore[method-assign]
 
     amp = autocast_dtype("auto", device)
-    probe_s = torch.randn(batch, STEPS, 2, WINDOW, WINDOW, device=device)
-    probe_o = torch.randn(batch, STEPS, 6, WINDOW, WINDOW, device=device)
+    cs, co = getattr(model, "input_channels", (2, 6))  # bands plus the validity masks the model reads
+    probe_s = torch.randn(batch, STEPS, cs, WINDOW, WINDOW, device=device)
+    probe_o = torch.randn(batch, STEPS, co, WINDOW, WINDOW, device=device)
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter, autocast(device, amp):
         model.forward_with_attention(probe_s, probe_o)
