@@ -97,3 +97,19 @@ def test_settings_reject_bad_values():
         PatchSettings(size=100)
     with pytest.raises(ValueError, match="summing to 1"):
         PatchSettings(fractions={"train": 0.9, "val": 0.2, "test": 0.2})
+
+
+def test_region_clusters_join_patches_that_share_a_labelled_region():
+    from permafusion.tasks.degradation.patch_store import region_clusters
+
+    index = pd.DataFrame(
+        {
+            "patch_id": [0, 1, 2, 3, 4],
+            "tile": ["a", "a", "a", "b", "a"],
+            "regions": ["1;2", "2", "3", "2", "4;3"],
+        }
+    )
+    units = region_clusters(index, [0, 1, 2, 3, 4])
+    assert units[0] == units[1] and units[2] == units[4]  # share region a:2, and a:3
+    assert len({units[0], units[2], units[3]}) == 3  # b:2 is another tile's region
+    assert region_clusters(index.drop(columns="regions"), [0, 1]) is None
