@@ -100,3 +100,31 @@ def items_over_grid(items: Sequence[pystac.Item], grid: GridSpec) -> list[pystac
         for item in items
         if item.geometry is None or shapely.geometry.shape(item.geometry).intersects(tile)
     ]
+
+
+def zone_extent(tile: Tile, tiles: Sequence[Tile]) -> GridSpec:
+    """The grid covering every tile of ``tile``'s UTM zone: the frame in which map windows are laid out."""
+    same = [t.grid.bounds for t in tiles if t.grid.epsg == tile.grid.epsg]
+    bounds = (
+        min(b[0] for b in same),
+        min(b[1] for b in same),
+        max(b[2] for b in same),
+        max(b[3] for b in same),
+    )
+    return GridSpec(tile.grid.epsg, bounds, tile.grid.resolution)
+
+
+def context_tiles(tile: Tile, tiles: Sequence[Tile], *, margin_px: int) -> list[Tile]:
+    """The other tiles of ``tile``'s zone within ``margin_px`` pixels of it (their pixels give context)."""
+    pad = margin_px * tile.grid.resolution
+    minx, miny, maxx, maxy = tile.grid.bounds
+    return [
+        t
+        for t in tiles
+        if t.name != tile.name
+        and t.grid.epsg == tile.grid.epsg
+        and t.grid.bounds[0] < maxx + pad
+        and t.grid.bounds[2] > minx - pad
+        and t.grid.bounds[1] < maxy + pad
+        and t.grid.bounds[3] > miny - pad
+    ]
