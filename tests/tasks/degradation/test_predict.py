@@ -9,11 +9,11 @@ from torch import nn
 
 from permafusion.tasks.degradation.models import PermaFusionNet, model_kwargs_for_preset
 from permafusion.tasks.degradation.predict import (
-    blend_weights,
     class_map,
     observed_mask,
     predict_probabilities,
 )
+from permafusion.tasks.degradation.windows import blend_weights
 
 STATS = {
     "sar": {"mean": [-15.0, -20.0], "std": [3.0, 3.0]},
