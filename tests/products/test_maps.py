@@ -1,5 +1,6 @@
 import numpy as np
 import rasterio
+from rio_cogeo.cogeo import cog_validate
 
 from permafusion.geo.grid import GridSpec
 from permafusion.products.maps import (
@@ -51,6 +52,8 @@ def test_mosaic_places_tiles_on_the_aoi_grid(tmp_path):
     right = GridSpec(32646, (489280.0, 3850000.0, 490560.0, 3852560.0), 10.0)
     write_class_cog(_classes()[:, 128:], right, tmp_path / "b.tif", scheme=DEGRADATION)
     mosaic_class_maps([tmp_path / "a.tif", tmp_path / "b.tif"], GRID, tmp_path / "map.tif")
+    valid, errors, _ = cog_validate(str(tmp_path / "map.tif"))
+    assert valid, errors
     with rasterio.open(tmp_path / "map.tif") as dataset:
         assert dataset.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         assert dataset.colormap(1)[3][:3] == (253, 174, 97)
