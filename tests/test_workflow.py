@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import rasterio
 import torch
+from rio_cogeo.cogeo import cog_validate
 from workflow_support import REPO, planned_jobs, snakemake
 
 from permafusion.composite import open_composite
@@ -109,6 +110,42 @@ def test_unknown_aoi_lists_the_known_ones(tmp_path):
     assert "AOI 'atlantis' not found" in output and "tibet" in output
 
 
+def _assert_pixel_products(out, classes):
+    """Every per-pixel product is a valid COG on the class map's grid, with its values where the map has
+    a class; the calibration and the modality-weight plot are written."""
+    with rasterio.open(out / "map" / "degradation.tif") as reference:
+        grid = (reference.crs, reference.transform, reference.shape)
+    mapped = classes > 0
+    for name, bands in (
+        ("probabilities", 4),
+        ("uncertainty", 2),
+        ("modality_weight", 12),
+        ("degradation", 1),
+    ):
+        path = out / "map" / f"{name}.tif"
+        valid, errors, _ = cog_validate(str(path))
+        assert valid, f"{path}: {errors}"
+        with rasterio.open(path) as dataset:
+            assert (dataset.crs, dataset.transform, dataset.shape) == grid and dataset.count == bands
+            assert dataset.nodata is not None
+            values = dataset.read()
+        if name == "degradation":
+            continue
+        assert dataset.scales[0] == 0.005 and (values[:, mapped] <= 200).all()
+        if name == "probabilities":
+            # bytes of 0.005 each: the bands sum to 1 within rounding
+            assert np.abs(values[:, mapped].astype(int).sum(axis=0) - 200).max() <= 2
+            assert (values.argmax(axis=0)[mapped] + 1 == classes[mapped]).mean() > 0.99
+    calibration = json.loads((out / "eval" / "calibration.json").read_text())
+    assert calibration["temperature"] > 0 and 0 <= calibration["test"]["after"]["ece"] <= 1
+    assert (
+        json.loads((out / "model" / "calibration.json").read_text())["temperature"]
+        == calibration["temperature"]
+    )
+    assert (out / "eval" / "reliability.png").stat().st_size > 10_000
+    assert (out / "map" / "modality_weight_by_class.png").stat().st_size > 10_000
+
+
 @pytest.mark.workflow
 def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
     results = tmp_path / "results"
@@ -135,6 +172,7 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
     assert list(areas.columns) == ["class_code", "class_name", "pixels", "area_km2"]
     assert areas["pixels"].sum() == classes.size
     assert (out / "map" / "quicklook.png").stat().st_size > 20_000
+    _assert_pixel_products(out, classes)
 
     metrics = json.loads((out / "eval" / "metrics.json").read_text())
     for method in ("model", "majority_baseline"):
@@ -185,7 +223,7 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
     other = ["--config", "aoi=demo_tiny_unlabeled", f"results={results}"]
     plan = snakemake("-n", "--quiet", "rules", *other)
     planned = planned_jobs(plan.stdout + plan.stderr)
-    assert {"predict_tile", "build_map", "plot_quicklook"} <= set(planned)
+    assert {"predict_tile", "build_map", "build_pixel_map", "plot_modality_weight"} <= set(planned)
     assert not {"train", "build_patches", "rasterize_labels", "evaluate"} & set(planned)
 
     # leave-one-region-out over the AOI's two halves, on the same patches

@@ -1,6 +1,7 @@
 # The degradation task (seed 000): patches, PermaFusionNet, maps, and the paper's tables.
 import sys
 
+from permafusion.geo.tiles import context_tiles, zone_extent
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.experiments import EXPERIMENT_METHODS, RANDOM_FOREST
 
@@ -34,18 +35,66 @@ def get_checkpoint(wildcards):
     return MODEL or results("model/checkpoint.pt").format(aoi=wildcards.aoi)
 
 
+def get_calibration(wildcards):
+    """The temperature the map's probabilities use: the AOI's own model's calibration, or the
+    `calibration.json` beside a `model` trained elsewhere (none: uncalibrated, T = 1, with a warning)."""
+    if not MODEL:
+        return results("model/calibration.json").format(aoi=wildcards.aoi)
+    beside = Path(MODEL).with_name("calibration.json")
+    return [str(beside)] if beside.is_file() else []
+
+
+def _context_tiles(tile):
+    return context_tiles(TILES[tile], list(TILES.values()), margin_px=config["predict"]["window"])
+
+
+def get_tile_context(wildcards):
+    """The zone's extent and the neighbouring tiles whose pixels give a tile's windows context."""
+    tile = TILES[wildcards.tile]
+    return {
+        "extent": zone_extent(tile, list(TILES.values())).to_mapping(),
+        "tiles": {t.name: t.grid.to_mapping() for t in _context_tiles(wildcards.tile)},
+    }
+
+
+def get_context_composites(sensor):
+    def inputs(wildcards):
+        return [path for t in _context_tiles(wildcards.tile) for path in composite_paths(t.name, sensor)]
+
+    return inputs
+
+
+def get_tile_products(wildcards):
+    """Every tile's raster of one per-pixel product."""
+    return per_tile_files("predict/{tile}." + wildcards.product + ".tif")
+
+
+def map_outputs():
+    """The class map and every per-pixel product of the AOI."""
+    return [
+        aoi_path("map", name)
+        for name in (
+            "degradation.tif",
+            "area_by_class.csv",
+            "quicklook.png",
+            "probabilities.tif",
+            "uncertainty.tif",
+            "modality_weight.tif",
+            "modality_weight_by_class.png",
+        )
+    ]
+
+
 def final_outputs():
-    """The map (and its evaluation when the AOI trains its own model); without labels or `model`, the
-    composites of every tile."""
-    maps = [aoi_path("map", "degradation.tif"), aoi_path("map", "area_by_class.csv"), aoi_path("map", "quicklook.png")]
+    """The map and its products (with the evaluation and calibration when the AOI trains its own model);
+    without labels or `model`, the composites of every tile."""
     if MODEL:
-        return terrain_paths() + maps
+        return terrain_paths() + map_outputs()
     if LABELS:
-        return terrain_paths() + [
-            aoi_path("map", "degradation.tif"),
-            aoi_path("map", "area_by_class.csv"),
-            aoi_path("map", "quicklook.png"),
+        return terrain_paths() + map_outputs() + [
             aoi_path("eval", "metrics.json"),
+            aoi_path("eval", "calibration.json"),
+            aoi_path("eval", "reliability.png"),
         ]
     print(f"AOI {AOI.name} has no labels: the run stops after the composites. Set `labels` in {AOI_FILE} "
           "to train and map.", file=sys.stderr)

@@ -1,4 +1,5 @@
-# AOI-wide products: the class map COG, its area table and a quicklook.
+# AOI-wide products: the class map COG, its area table, the per-pixel product COGs, the modality-weight
+# plot and a quicklook.
 
 
 rule build_map:
@@ -20,6 +21,46 @@ rule build_map:
         mem_mb=4000,
     script:
         "../../scripts/build_map.py"
+
+
+rule build_pixel_map:
+    input:
+        get_tile_products,
+    output:
+        results("map/{product}.tif"),
+    params:
+        grid=get_map_grid(),
+    wildcard_constraints:
+        product="probabilities|uncertainty|modality_weight",
+    conda:
+        "../../envs/geo.yaml"
+    log:
+        logs("build_pixel_map/{product}"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../../scripts/build_pixel_map.py"
+
+
+rule plot_modality_weight:
+    input:
+        weights=results("map/modality_weight.tif"),
+        classes=results("map/degradation.tif"),
+    output:
+        table=results("map/modality_weight_by_class.csv"),
+        plot=results("map/modality_weight_by_class.png"),
+    params:
+        scheme=get_class_scheme,
+    conda:
+        "../../envs/geo.yaml"
+    log:
+        logs("plot_modality_weight"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../../scripts/plot_modality_weight.py"
 
 
 rule plot_quicklook:

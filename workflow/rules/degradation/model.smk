@@ -45,15 +45,45 @@ rule evaluate:
         "../../scripts/evaluate.py"
 
 
+rule calibrate:
+    input:
+        checkpoint=results("model/checkpoint.pt"),
+        patches=results("patches/patches.zarr"),
+        index=results("patches/index.csv"),
+    output:
+        temperature=results("model/calibration.json"),
+        scores=results("eval/calibration.json"),
+        plot=results("eval/reliability.png"),
+    params:
+        device=config["device"],
+    conda:
+        "../../envs/torch.yaml"
+    log:
+        logs("calibrate"),
+    threads: 4
+    resources:
+        mem_mb=4000,
+    script:
+        "../../scripts/calibrate.py"
+
+
 rule predict_tile:
     input:
         checkpoint=get_checkpoint,
+        calibration=get_calibration,
         sar=get_tile_composites("sar"),
         optical=get_tile_composites("optical"),
+        context_sar=get_context_composites("sar"),
+        context_optical=get_context_composites("optical"),
     output:
-        results("predict/{tile}.tif"),
+        classes=results("predict/{tile}.tif"),
+        probabilities=results("predict/{tile}.probabilities.tif"),
+        uncertainty=results("predict/{tile}.uncertainty.tif"),
+        modality_weight=results("predict/{tile}.modality_weight.tif"),
     params:
         grid=get_tile_grid,
+        context=get_tile_context,
+        months=MONTHS[-config["patches"]["time_steps"]:],
         time_steps=config["patches"]["time_steps"],
         gap_fill={sensor: config[sensor]["gap_fill"] for sensor in ("sar", "optical")},
         settings=config["predict"],
