@@ -66,7 +66,7 @@ def get_context_composites(sensor):
 
 def get_tile_products(wildcards):
     """Every tile's raster of one per-pixel product."""
-    return per_tile_files("predict/{tile}." + wildcards.product + ".tif")
+    return per_tile_files(f"predict/{{tile}}.{wildcards.product}.tif")
 
 
 def map_outputs():
