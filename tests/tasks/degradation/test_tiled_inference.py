@@ -133,3 +133,76 @@ def test_input_without_the_needed_context_is_refused() -> None:
     placement = Placement(extent=(200, 200), offset=(50, 50), box=(50, 50, 64, 64))
     with pytest.raises(ValueError, match="read more context"):
         _predict(_model(), sar, optical, placement)
+
+
+def _write_stores(root, name, grid, sar, optical, months):
+    from permafusion.composite.dataset import make_dataset
+    from permafusion.composite.store import write_composite
+    from permafusion.tasks.degradation.patch_store import OPTICAL_BANDS, SAR_BANDS
+
+    paths = {"sar": [], "optical": []}
+    for t, month in enumerate(months):
+        times = np.array([np.datetime64(f"{month}-01")])
+        for sensor, values, variable, bands in (
+            ("sar", sar, "backscatter", SAR_BANDS),
+            ("optical", optical, "reflectance", OPTICAL_BANDS),
+        ):
+            counts = np.isfinite(values[t : t + 1]).all(axis=1).astype(np.uint16)
+            ds = make_dataset(variable, values[t : t + 1], counts, grid=grid, times=times, bands=bands)
+            paths[sensor].append(write_composite(ds, root / name / sensor / f"{month}.zarr"))
+    return paths
+
+
+def test_tile_products_from_composite_stores_equal_the_whole(tmp_path) -> None:
+    from permafusion.tasks.degradation.card import model_card
+    from permafusion.tasks.degradation.predict import TileComposites, predict_tile_products
+
+    model = _model()
+    checkpoint = tmp_path / "model.pt"
+    torch.save(
+        {
+            "state_dict": model.state_dict(),
+            "model_name": "permafusionnet",
+            "model_kwargs": model.model_kwargs(),
+            "norm_stats": STATS,
+            "card": model_card(time_steps=4),
+        },
+        checkpoint,
+    )
+    whole_grid = GridSpec(32646, (500000.0, 4000000.0 - 480.0, 500000.0 + 960.0, 4000000.0), RES)
+    left = Tile("32646_0000_0000", GridSpec(32646, (500000.0, 3999520.0, 500480.0, 4000000.0), RES))
+    right = Tile("32646_0001_0000", GridSpec(32646, (500480.0, 3999520.0, 500960.0, 4000000.0), RES))
+    sar, optical = _scene(whole_grid.shape)
+    months = ["2023-01", "2023-02", "2023-03", "2023-04"]
+    stores = {
+        "whole": _write_stores(tmp_path, "whole", whole_grid, sar, optical, months),
+        "left": _write_stores(tmp_path, "left", left.grid, sar[..., :48], optical[..., :48], months),
+        "right": _write_stores(tmp_path, "right", right.grid, sar[..., 48:], optical[..., 48:], months),
+    }
+
+    def composites(name, grid):
+        return TileComposites(grid, stores[name]["sar"], stores[name]["optical"])
+
+    common = {"checkpoint": checkpoint, "time_steps": 4, "gap_fill": {}, "window": WINDOW, "overlap": OVERLAP}
+    whole = predict_tile_products(**common, tile=composites("whole", whole_grid), device="cpu")
+    extent = zone_extent(left, [left, right])
+    for name, tile, other, cols in (
+        ("left", left, "right", slice(0, 48)),
+        ("right", right, "left", slice(48, 96)),
+    ):
+        neighbour = composites(other, right.grid if other == "right" else left.grid)
+        part = predict_tile_products(
+            **common, tile=composites(name, tile.grid), neighbours=[neighbour], extent=extent, device="cpu"
+        )
+        np.testing.assert_array_equal(part.classes, whole.classes[:, cols])
+        for field in ("probabilities", "uncertainty", "sar_weight"):
+            np.testing.assert_allclose(
+                getattr(part, field),
+                getattr(whole, field)[..., cols],
+                atol=2e-5,
+                equal_nan=True,
+                err_msg=field,
+            )
+    # the never-observed corner is no data in every product
+    assert (whole.classes[:8, -8:] == 0).all() and np.isnan(whole.uncertainty[:, :8, -8:]).all()
+    assert whole.sar_weight is not None and np.nanmax(whole.sar_weight) <= 1
