@@ -128,10 +128,10 @@ def _assert_pixel_products(out, classes):
         with rasterio.open(path) as dataset:
             assert (dataset.crs, dataset.transform, dataset.shape) == grid and dataset.count == bands
             assert dataset.nodata is not None
-            values = dataset.read()
+            values, scales = dataset.read(), dataset.scales
         if name == "degradation":
             continue
-        assert dataset.scales[0] == 0.005 and (values[:, mapped] <= 200).all()
+        assert scales[0] == 0.005 and (values[:, mapped] <= 200).all()
         if name == "probabilities":
             # bytes of 0.005 each: the bands sum to 1 within rounding
             assert np.abs(values[:, mapped].astype(int).sum(axis=0) - 200).max() <= 2

@@ -23,7 +23,8 @@ if names:
     neighbours = [
         TileComposites(GridSpec.from_mapping(context["tiles"][n]), sar[n], optical[n]) for n in names
     ]
-calibration = list(snakemake.input.calibration)
+calibration = snakemake.input.calibration  # one path, or none for a `model` without calibration.json
+calibration = [calibration] if isinstance(calibration, str) else list(calibration)
 if not calibration:
     log.warning(
         "no calibration.json beside %s: probabilities are not calibrated (T = 1)", snakemake.input.checkpoint
