@@ -56,7 +56,10 @@ def monthly_mean_by_class(weights: str | Path, classes: str | Path, *, scheme: C
 
 
 def plot_monthly_by_class(table: pd.DataFrame, path: str | Path, *, scheme: ClassScheme, title: str) -> None:
-    """Lines of the mean SAR weight per month, one per class in the scheme's colours, as a PNG."""
+    """Lines of the mean SAR weight per month, one per class in the scheme's colours, as a PNG.
+
+    The y axis spans the data (and the 0.5 line of equal weights), not 0..1: differences between classes
+    and months are often a few hundredths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,7 +81,6 @@ def plot_monthly_by_class(table: pd.DataFrame, path: str | Path, *, scheme: Clas
         )
     axis.axhline(0.5, color="0.6", linestyle="--", linewidth=1)
     axis.set_xticks(range(len(months)), months, rotation=45, ha="right")
-    axis.set_ylim(0, 1)
     axis.set_ylabel("SAR weight of the cross-modal gate (1 - optical)")
     axis.set_title(title)
     axis.legend(loc="best", fontsize="small")
