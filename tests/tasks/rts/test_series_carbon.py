@@ -14,6 +14,12 @@ SCORES = {
     "precision_hi": 0.9,
     "recall_lo": 0.4,
     "recall_hi": 0.6,
+    "object_precision": 0.6,
+    "object_recall": 0.8,
+    "object_precision_lo": 0.5,
+    "object_precision_hi": 0.7,
+    "object_recall_lo": 0.7,
+    "object_recall_hi": 1.0,
 }
 
 
@@ -33,6 +39,19 @@ def test_measured_band_corrects_the_area_by_precision_over_recall():
     assert Uncertainty("flat", 0.15).band(10.0, SCORES) == (10.0, 8.5, 11.5)
     with pytest.raises(ValueError, match="flat"):
         Uncertainty("measured").band(1.0, {"precision": None})
+
+
+def test_measured_count_is_corrected_by_object_precision_over_recall():
+    # 20 predicted slumps of which 60 % match, finding 80 % of the true ones: 12 / 0.8 = 15 true slumps
+    est, low, high = Uncertainty("measured").band(20.0, SCORES, prefix="object_")
+    assert est == pytest.approx(15.0) and low == pytest.approx(10.0) and high == pytest.approx(20.0)
+    rows = [{"site": "a", "year": 2016, "status": "ok", "count": 20, "area_ha": 2.0}]
+    table = yearly_table(rows, scores=SCORES, uncertainty=Uncertainty("measured"))
+    assert table.loc[0, ["count_est", "count_low", "count_high"]].tolist() == pytest.approx([15, 10, 20])
+    assert table.loc[0, "area_est_ha"] == pytest.approx(3.2)
+    pixel_only = {k: v for k, v in SCORES.items() if "object" not in k}
+    with pytest.raises(ValueError, match="object_precision"):
+        Uncertainty("measured").band(1.0, pixel_only, prefix="object_")
 
 
 def test_series_lists_skipped_years_without_figures():
