@@ -80,7 +80,8 @@ def yearly_table(
     """The series table from per (site, year) rows ``{site, year, status, count, area_ha, [reason]}``.
 
     Adds ``area_est_ha``, ``area_low_ha``, ``area_high_ha`` and ``count_est``, ``count_low``,
-    ``count_high`` for years with a scene.
+    ``count_high`` for years with a scene (the count's left empty when the test images gave no object
+    precision: no predicted object of at least the minimum size).
     """
     out = []
     for row in rows:
@@ -88,8 +89,9 @@ def yearly_table(
         if record.get("status") == "ok":
             est, low, high = uncertainty.band(float(record["area_ha"]), scores)
             record.update(area_est_ha=est, area_low_ha=low, area_high_ha=high)
-            est, low, high = uncertainty.band(float(record["count"]), scores, prefix="object_")
-            record.update(count_est=est, count_low=low, count_high=high)
+            if uncertainty.kind == "flat" or scores.get("object_precision") is not None:
+                est, low, high = uncertainty.band(float(record["count"]), scores, prefix="object_")
+                record.update(count_est=est, count_low=low, count_high=high)
         out.append(record)
     columns = [
         "site",

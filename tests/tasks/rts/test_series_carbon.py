@@ -91,5 +91,32 @@ def test_net_co2_is_area_times_the_flux_difference(tmp_path):
     path = tmp_path / "co2.csv"
     write_carbon_table(table, factors, str(path))
     text = path.read_text()
-    assert "# source: hand-made test factors" in text and "300.0 g C m-2 yr-1" in text
+    assert "# source: hand-made test factors" in text and "300.0 +- 0.0 g C m-2 yr-1" in text
     assert pd.read_csv(path, comment="#")["net_t_c_per_yr"].iloc[0] == pytest.approx(4.6)
+
+
+def test_the_flux_range_widens_the_area_band_to_min_and_max():
+    # Beer et al. 2023: 367 +- 213 g C m-2 a-1 of CO2-C, quasi-neutral tundra before
+    factors = FluxFactors(
+        disturbed_g_c_m2_yr=367.0,
+        disturbed_uncertainty_g_c_m2_yr=213.0,
+        undisturbed_g_c_m2_yr=0.0,
+        mineralised_fraction=1.0,
+        source="Beer et al. 2023",
+    )
+    series = pd.DataFrame(
+        {"site": ["a"], "year": [2020], "status": ["ok"], "area_est_ha": [10.0], "area_low_ha": [8.0]}
+        | {"area_high_ha": [12.0]}
+    )
+    row = carbon_table(series, factors).iloc[0]
+    # 10 ha = 1e5 m2 x 367 g = 36.7 t C; 8 ha x 154 g = 12.32 t; 12 ha x 580 g = 69.6 t
+    assert row["net_t_c_per_yr"] == pytest.approx(36.7)
+    assert row["net_t_c_per_yr_low"] == pytest.approx(29.36) and row["net_t_c_per_yr_high"] == pytest.approx(
+        44.04
+    )
+    assert row["net_t_c_per_yr_min"] == pytest.approx(12.32) and row["net_t_c_per_yr_max"] == pytest.approx(
+        69.6
+    )
+    assert row["net_t_co2_per_yr_max"] == pytest.approx(69.6 * CO2_PER_C)
+    with pytest.raises(ValueError, match="disturbed_uncertainty"):
+        FluxFactors(100.0, 0.0, 1.0, "x", disturbed_uncertainty_g_c_m2_yr=150.0)
