@@ -78,16 +78,20 @@ def match_objects(
     return {"tp": tp, "fp": n_pred - tp, "fn": n_true - tp, "true": n_true, "predicted": n_pred}
 
 
-def object_breakdown(
+KINDS = ("matched", "fragment", "merged", "spurious", "missized")
+
+
+def object_kinds(
     truth: np.ndarray, predicted: np.ndarray, *, min_iou: float = 0.5, min_pixels: int = 1
-) -> dict[str, int]:
-    """Predicted objects of two bool masks sorted by what they are; the five counts sum to ``predicted``.
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """What each predicted object of two bool masks is, one of :data:`KINDS`.
+
+    ``fragment``: unmatched and sharing its true slump with another prediction; ``merged``: over two or
+    more true slumps; ``spurious``: over none; ``missized``: the rest (alone on one slump, IoU under
+    ``min_iou``).
 
     Returns:
-        ``{"true", "predicted", "matched", "fragment", "merged", "spurious", "missized"}``: ``fragment``
-        counts the unmatched predictions sharing a true slump with another prediction, ``merged`` those
-        over two or more true slumps, ``spurious`` those over none, ``missized`` the rest (alone on one
-        slump, IoU under ``min_iou``).
+        ``(kinds, labels, n_true)``: the kind of predicted objects 1..n, their label image, the true count.
     """
     t_lab, n_true = label_objects(truth)
     p_lab, n_pred = label_objects(predicted, min_pixels=min_pixels)
@@ -95,15 +99,27 @@ def object_breakdown(
     touches = overlaps(t_lab, n_true, p_lab, n_pred)[0][1:, 1:] > 0  # (true, predicted)
     slumps_under = touches.sum(axis=0)
     shared = touches.sum(axis=1) > 1  # true slumps under several predictions
-    out = {"true": n_true, "predicted": n_pred, "matched": int(matched_p.sum())}
-    out.update(fragment=0, merged=0, spurious=0, missized=0)
+    kinds = np.full(n_pred, "matched", dtype=object)
     for j in np.flatnonzero(~matched_p):
         if slumps_under[j] == 0:
-            out["spurious"] += 1
+            kinds[j] = "spurious"
         elif slumps_under[j] > 1:
-            out["merged"] += 1
+            kinds[j] = "merged"
         elif shared[np.flatnonzero(touches[:, j])[0]]:
-            out["fragment"] += 1
+            kinds[j] = "fragment"
         else:
-            out["missized"] += 1
+            kinds[j] = "missized"
+    return kinds, p_lab, n_true
+
+
+def object_breakdown(
+    truth: np.ndarray, predicted: np.ndarray, *, min_iou: float = 0.5, min_pixels: int = 1
+) -> dict[str, int]:
+    """How many predicted objects are of each of :data:`KINDS` (:func:`object_kinds`); they sum to
+    ``predicted``. Returns ``{"true", "predicted", "matched", "fragment", "merged", "spurious",
+    "missized"}``.
+    """
+    kinds, _, n_true = object_kinds(truth, predicted, min_iou=min_iou, min_pixels=min_pixels)
+    out = {"true": n_true, "predicted": len(kinds)}
+    out.update({kind: int((kinds == kind).sum()) for kind in KINDS})
     return out
