@@ -10,8 +10,8 @@ from permafusion.geo.aoi import AOIError, aoi_from_mapping
 from permafusion.geo.tiles import map_grid, processing_tiles
 
 # sections of config/config.yaml an AOI file may override
-OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "experiments",
-                        "soil_temperature", "rts")
+OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "vectors",
+                        "experiments", "soil_temperature", "rts")
 # tasks on point time series: their AOIs list stations, not a bbox and a catalog, and no raster stage runs
 STATION_TASKS = ("soil_temperature",)
 
@@ -187,6 +187,11 @@ def get_tile_composites(sensor):
 
 def get_tile_grid(wildcards):
     return TILES[wildcards.tile].grid.to_mapping()
+
+
+def get_tile_position(wildcards):
+    """'3/16': the tile's place among the AOI's tiles, for progress in its job's log."""
+    return f"{list(TILES).index(wildcards.tile) + 1}/{len(TILES)}"
 
 
 def get_map_grid():

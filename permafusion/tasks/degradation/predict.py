@@ -255,7 +255,14 @@ def class_map(probabilities: np.ndarray, valid: np.ndarray | None = None) -> np.
     return codes
 
 
-def predict_tile(
+def predict_tile(**kwargs: Any) -> np.ndarray:
+    """The class map of one tile (uint8 codes, 0 where nothing was observed); arguments as for
+    :func:`predict_tile_probabilities`."""
+    probabilities, valid = predict_tile_probabilities(**kwargs)
+    return class_map(probabilities, valid)
+
+
+def predict_tile_probabilities(
     *,
     checkpoint: str | Path,
     sar: Sequence[str | Path],
@@ -268,8 +275,8 @@ def predict_tile(
     batch_size: int,
     device: str = "auto",
     log: logging.Logger = LOG,
-) -> np.ndarray:
-    """The class map of one tile: the checkpoint's model over the latest ``time_steps`` months.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities of one tile: the checkpoint's model over the latest ``time_steps`` months.
 
     Months without observation are filled as the patches were (``gap_fill``); pixels with no SAR and no
     optical observation in any month are no data (0).
@@ -288,7 +295,8 @@ def predict_tile(
         log: where progress goes.
 
     Returns:
-        uint8 class codes on ``grid``.
+        (K, H, W) float32 probabilities on ``grid`` (channel k = class code k + 1) and the (H, W) mask of
+        pixels observed at least once; the class map is :func:`class_map` of both.
     """
     from permafusion.series.stack import latest_months
 
@@ -315,4 +323,4 @@ def predict_tile(
     )
     valid = observed_mask(inputs["sar"], inputs["optical"])
     log.info("%d of %d pixels had no observation and are no data", int((~valid).sum()), valid.size)
-    return class_map(np.asarray(probabilities), valid).astype(np.uint8)
+    return np.asarray(probabilities), valid

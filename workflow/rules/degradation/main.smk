@@ -37,16 +37,12 @@ def get_checkpoint(wildcards):
 def final_outputs():
     """The map (and its evaluation when the AOI trains its own model); without labels or `model`, the
     composites of every tile."""
-    maps = [aoi_path("map", "degradation.tif"), aoi_path("map", "area_by_class.csv"), aoi_path("map", "quicklook.png")]
+    maps = [aoi_path("map", name) for name in ("degradation.tif", "area_by_class.csv", "quicklook.png",
+                                                 "degradation.gpkg", "degradation.parquet")]
     if MODEL:
         return terrain_paths() + maps
     if LABELS:
-        return terrain_paths() + [
-            aoi_path("map", "degradation.tif"),
-            aoi_path("map", "area_by_class.csv"),
-            aoi_path("map", "quicklook.png"),
-            aoi_path("eval", "metrics.json"),
-        ]
+        return terrain_paths() + maps + [aoi_path("eval", "metrics.json")]
     print(f"AOI {AOI.name} has no labels: the run stops after the composites. Set `labels` in {AOI_FILE} "
           "to train and map.", file=sys.stderr)
     return terrain_paths() + all_composites("sar") + all_composites("optical")

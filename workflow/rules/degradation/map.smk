@@ -1,4 +1,4 @@
-# AOI-wide products: the class map COG, its area table and a quicklook.
+# AOI-wide products: the class map COG, its area table, its polygons and a quicklook.
 
 
 rule build_map:
@@ -40,3 +40,42 @@ rule plot_quicklook:
         mem_mb=4000,
     script:
         "../../scripts/plot_quicklook.py"
+
+
+rule vectorize_tile:
+    input:
+        classes=results("predict/{tile}.tif"),
+        probabilities=results("predict/{tile}_probabilities.tif"),
+    output:
+        temp(results("vectors/{tile}.parquet")),
+    params:
+        scheme=get_class_scheme,
+        settings=config["vectors"],
+    conda:
+        "../../envs/geo.yaml"
+    log:
+        logs("vectorize_tile/{tile}"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../../scripts/vectorize_tile.py"
+
+
+rule build_vectors:
+    input:
+        per_tile_files("vectors/{tile}.parquet"),
+    output:
+        gpkg=results("map/degradation.gpkg"),
+        parquet=results("map/degradation.parquet"),
+    params:
+        grid=get_map_grid(),
+    conda:
+        "../../envs/geo.yaml"
+    log:
+        logs("build_vectors"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../../scripts/build_vectors.py"

@@ -51,9 +51,11 @@ rule predict_tile:
         sar=get_tile_composites("sar"),
         optical=get_tile_composites("optical"),
     output:
-        results("predict/{tile}.tif"),
+        classes=results("predict/{tile}.tif"),
+        probabilities=results("predict/{tile}_probabilities.tif"),
     params:
         grid=get_tile_grid,
+        position=get_tile_position,
         time_steps=config["patches"]["time_steps"],
         gap_fill={sensor: config[sensor]["gap_fill"] for sensor in ("sar", "optical")},
         settings=config["predict"],
