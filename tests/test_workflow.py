@@ -46,6 +46,26 @@ def test_dry_run_of_every_shipped_aoi(aoi, tmp_path):
         assert jobs["train"] == 1 and jobs["build_map"] == 1
 
 
+def test_several_years_map_each_year_and_the_change_between_them(tmp_path):
+    """The DAG of `years: [2022, 2023]` (a dry run: the two-year tiny demo takes minutes to run)."""
+    model = tmp_path / "demo_tiny" / "model" / "checkpoint.pt"
+    model.parent.mkdir(parents=True)
+    model.touch()
+    result = snakemake("-n", "--config", "aoi=demo_tiny_years", f"results={tmp_path}")
+    jobs = planned_jobs(result.stdout + result.stderr)
+    # 24 months of both sensors; each year's tiles predicted from its own months, then compared
+    assert jobs["composite_sar"] == 24 and jobs["composite_optical"] == 24 and jobs["search_items"] == 48
+    assert jobs["predict_tile_year"] == 2 and jobs["build_year_map"] == 2 and jobs["build_change_map"] == 1
+    out = tmp_path / "demo_tiny_years"
+    for path in (
+        "map/2022/degradation.tif",
+        "map/change/2022_2023.tif",
+        "map/change/2022_2023_transitions.csv",
+    ):
+        assert str(out / path) in result.stdout
+    assert "2022-01.zarr" in result.stdout and "2023-12.zarr" in result.stdout
+
+
 def test_dry_run_of_the_full_tibet_extent(tmp_path):
     result = snakemake(
         "-n", "--quiet", "rules", "--config", "aoi=tibet", "extent=full", f"results={tmp_path}"
@@ -85,6 +105,8 @@ def _bad_aoi(tmp_path: Path, **change) -> Path:
         ({"train": {"epochz": 3}}, "section `train`: Additional properties are not allowed ('epochz'"),
         ({"bbox": [92.70, 34.70, 92.701, 34.701]}, "smaller than one 128 px patch"),
         ({"bbox": [170.0, 60.0, -170.0, 70.0]}, "crosses the antimeridian"),
+        ({"years": [2023, 2019]}, "`years` [2023, 2019]"),
+        ({"vectors": {"min_area_m2": -1}}, "section `vectors`"),
     ],
 )
 def test_malformed_aoi_stops_with_a_message_naming_the_setting(tmp_path, change, message):

@@ -70,6 +70,8 @@ if RASTER_TASK:
         raise WorkflowError(str(error)) from None
 
     MONTHS = AOI.months()
+    # calendar years mapped each on its own with the same model (`years:`), and the change between them
+    YEARS = list(AOI.years)
     TILES = {tile.name: tile for tile in processing_tiles(AOI.bbox, tile_size_px=config["tile_size_px"],
                                                           resolution=config["resolution"])}
     # only `{results}` is substituted, so a path may hold other braces
@@ -89,6 +91,8 @@ wildcard_constraints:
     tile="[0-9]+_[0-9]+_[0-9]+",
     sensor="sar|optical",
     month="[0-9]{4}-[0-9]{2}",
+    year="[0-9]{4}",
+    later="[0-9]{4}",
 
 
 # ------------------------------------------------------------------------------------------------ paths
@@ -110,9 +114,9 @@ def aoi_path(*parts):
     return str(Path(RESULTS, AOI_SETTINGS["name"], *parts))
 
 
-def composite_paths(tile, sensor):
-    """A tile's monthly composite stores of one sensor, in time order."""
-    return [aoi_path("composites", tile, sensor, f"{month}.zarr") for month in MONTHS]
+def composite_paths(tile, sensor, months=None):
+    """A tile's monthly composite stores of one sensor, in time order: of the period, or of ``months``."""
+    return [aoi_path("composites", tile, sensor, f"{month}.zarr") for month in (months or MONTHS)]
 
 
 def all_composites(sensor):
@@ -183,6 +187,25 @@ def get_tile_composites(sensor):
         return composite_paths(wildcards.tile, sensor)
 
     return inputs
+
+
+def get_year_composites(sensor):
+    """A tile's composites of one of the mapped `years` (January to December)."""
+
+    def inputs(wildcards):
+        return composite_paths(wildcards.tile, sensor, AOI.year_months(int(wildcards.year)))
+
+    return inputs
+
+
+def get_year_tile_maps(wildcards):
+    """The tiles' class maps of one mapped year, in the order of TILES."""
+    return [aoi_path("predict", wildcards.year, f"{tile}.tif") for tile in TILES]
+
+
+def year_pairs():
+    """Consecutive mapped years, (earlier, later), for the change maps."""
+    return list(zip(YEARS[:-1], YEARS[1:]))
 
 
 def get_tile_grid(wildcards):

@@ -39,6 +39,10 @@ def final_outputs():
     composites of every tile."""
     maps = [aoi_path("map", name) for name in ("degradation.tif", "area_by_class.csv", "quicklook.png",
                                                  "degradation.gpkg", "degradation.parquet")]
+    for year in YEARS:
+        maps += [aoi_path("map", str(year), name) for name in ("degradation.tif", "area_by_class.csv")]
+    for year, later in year_pairs():
+        maps += [aoi_path("map", "change", f"{year}_{later}{end}") for end in (".tif", "_transitions.csv")]
     if MODEL:
         return terrain_paths() + maps
     if LABELS:
@@ -112,3 +116,4 @@ include: "model.smk"
 include: "map.smk"
 include: "experiments.smk"
 include: "loro.smk"
+include: "years.smk"
