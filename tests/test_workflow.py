@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -158,6 +159,40 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
     assert areas["pixels"].sum() == classes.size
     assert (out / "map" / "quicklook.png").stat().st_size > 20_000
 
+    # the map's polygons: per class above the minimum mapping unit, with their mean probability and tile
+    polygons = gpd.read_parquet(out / "map" / "degradation.parquet")
+    assert len(polygons) == len(gpd.read_file(out / "map" / "degradation.gpkg")) > 0
+    assert polygons.crs.to_epsg() == 32646 and set(polygons["tile"]) == {
+        p.stem for p in (out / "terrain").glob("*.tif")
+    }
+    assert set(polygons["class_code"]) <= set(np.unique(classes)) - {0}
+    assert polygons["area_m2"].min() >= 5000 and polygons["mean_probability"].between(0, 1).all()
+    assert polygons.geometry.area.to_numpy() == pytest.approx(polygons["area_m2"].to_numpy())
+    assert polygons["area_m2"].sum() <= (classes > 0).sum() * 100.0
+    assert "windows: " in (out / "logs" / "predict_tile" / f"{polygons['tile'].iloc[0]}.log").read_text()
+
+    # the report of the finished run holds its figures and tables, with their captions
+    report = tmp_path / "report.html"
+    snakemake("--report", str(report), *config)
+    html = report.read_text()
+    for name in (
+        "quicklook.png",
+        "training_curves.png",
+        "confusion_matrix.png",
+        "table1.csv",
+        "area_by_class.csv",
+    ):
+        assert f'"filename": "{name}"' in html
+    for caption in (
+        "Quicklook of the permafrost degradation map of demo_tiny",
+        "Training of the model of demo_tiny",
+        "Confusion matrix of the model of demo_tiny",
+        "Table 1: the labelled patches of demo_tiny",
+        "Area of each degradation class in the map of demo_tiny",
+        "permafusion run of AOI <strong>demo_tiny",
+    ):
+        assert caption in html
+
     metrics = json.loads((out / "eval" / "metrics.json").read_text())
     for method in ("model", "majority_baseline"):
         assert 0 <= metrics[method]["overall_accuracy"] <= 1
@@ -184,6 +219,8 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
         "predict_tile",
         "build_map",
         "plot_quicklook",
+        "vectorize_tile",
+        "build_vectors",
     } <= set(forced)
     assert forced["composite_optical"] == 12  # one job per month
     untouched = {"generate_demo_data", "search_items", "check_items", "composite_sar", "rasterize_labels"}

@@ -46,7 +46,9 @@ def final_outputs():
     if MODEL:
         return terrain_paths() + maps
     if LABELS:
-        return terrain_paths() + maps + [aoi_path("eval", "metrics.json")]
+        return terrain_paths() + maps + [aoi_path("eval", name) for name in ("metrics.json", "confusion_matrix.png")] + [
+            aoi_path("model", "training_curves.png")
+        ]
     print(f"AOI {AOI.name} has no labels: the run stops after the composites. Set `labels` in {AOI_FILE} "
           "to train and map.", file=sys.stderr)
     return terrain_paths() + all_composites("sar") + all_composites("optical")

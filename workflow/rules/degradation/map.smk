@@ -1,4 +1,7 @@
 # AOI-wide products: the class map COG, its area table, its polygons and a quicklook.
+# Report categories (workflow/report/workflow.rst): Map, Change, Model, Evaluation, Tables, and
+# "Interpretability and calibration" for the modality-weight plot (caption ../../report/modality_weight.rst)
+# and the reliability diagram (caption ../../report/calibration.rst).
 
 
 rule build_map:
@@ -7,7 +10,7 @@ rule build_map:
     output:
         map=results("map/degradation.tif"),
         style=results("map/degradation.qml"),
-        areas=results("map/area_by_class.csv"),
+        areas=report(results("map/area_by_class.csv"), caption="../../report/area_by_class.rst", category="Map"),
     params:
         grid=get_map_grid(),
         scheme=get_class_scheme,
@@ -27,7 +30,7 @@ rule plot_quicklook:
         map=results("map/degradation.tif"),
         optical=all_composites("optical"),
     output:
-        results("map/quicklook.png"),
+        report(results("map/quicklook.png"), caption="../../report/quicklook.rst", category="Map"),
     params:
         tiles=list(TILES),
         scheme=get_class_scheme,

@@ -34,7 +34,8 @@ rule build_year_map:
     output:
         map=results("map/{year}/degradation.tif"),
         style=results("map/{year}/degradation.qml"),
-        areas=results("map/{year}/area_by_class.csv"),
+        areas=report(results("map/{year}/area_by_class.csv"), caption="../../report/year_area_by_class.rst",
+                     category="Change", subcategory="{year}"),
     params:
         grid=get_map_grid(),
         scheme=get_class_scheme,
@@ -56,7 +57,8 @@ rule build_change_map:
     output:
         map=results("map/change/{year}_{later}.tif"),
         style=results("map/change/{year}_{later}.qml"),
-        transitions=results("map/change/{year}_{later}_transitions.csv"),
+        transitions=report(results("map/change/{year}_{later}_transitions.csv"), caption="../../report/transitions.rst",
+                           category="Change", subcategory="{year} -> {later}"),
     params:
         scheme=get_class_scheme,
     conda:
