@@ -52,15 +52,17 @@ def polygonize_mask(
             if values is not None
             else np.full(count, np.nan)
         )
+        # objects under the unit are dropped before tracing: most of a class map's objects are small
+        kept = sizes * pixel_area >= min_area_m2
+        kept[0] = False
+        traced = np.where(kept[labels], labels, 0).astype(np.int32)
         shapes: dict[int, list[Any]] = {}
         for geometry, value in rasterio.features.shapes(
-            labels.astype(np.int32), mask=labels > 0, transform=grid.transform, connectivity=8
+            traced, mask=traced > 0, transform=grid.transform, connectivity=8
         ):
             shapes.setdefault(int(value), []).append(shapely.geometry.shape(geometry))
-        for label in range(1, count + 1):
+        for label in np.flatnonzero(kept):
             area = float(sizes[label]) * pixel_area
-            if area < min_area_m2:
-                continue
             polygon = shapely.union_all(shapes[label])
             row: dict[str, Any] = {"area_m2": area, "pixels": int(sizes[label]), "geometry": polygon}
             if values is not None:
