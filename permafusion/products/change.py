@@ -9,6 +9,8 @@ class they changed to.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -83,4 +85,42 @@ def transition_table(
     table = pd.DataFrame(rows)
     table["area_km2"] = (table["pixels"] * resolution * resolution / 1e6).round(4)
     table["changed"] = table["from_code"] != table["to_code"]
+    return table
+
+
+def write_change_products(
+    before: str | Path,
+    after: str | Path,
+    *,
+    scheme: ClassScheme,
+    title: str,
+    map_path: str | Path,
+    style_path: str | Path,
+    table_path: str | Path,
+) -> pd.DataFrame:
+    """Compare two class map COGs of one grid: write the change map (COG), its QGIS style and the table.
+
+    Returns:
+        The transition table (see :func:`transition_table`).
+
+    Raises:
+        ValueError: naming both files when they are not on the same grid.
+    """
+    from permafusion.core.files import write_csv
+    from permafusion.products.maps import read_class_map, write_class_cog, write_class_style
+
+    first, grid = read_class_map(before)
+    second, second_grid = read_class_map(after)
+    if second_grid != grid:
+        raise ValueError(
+            f"{before} and {after} are on different grids ({grid} and {second_grid}): rebuild both maps "
+            "with the same AOI settings"
+        )
+    change = transition_scheme(scheme, title=title)
+    write_class_cog(
+        transition_codes(first, second, num_classes=scheme.num_classes), grid, map_path, scheme=change
+    )
+    write_class_style(change, style_path)
+    table = transition_table(first, second, resolution=grid.resolution, scheme=scheme)
+    write_csv(table, table_path)
     return table

@@ -61,7 +61,7 @@ def polygonize_mask(
             traced, mask=traced > 0, transform=grid.transform, connectivity=8
         ):
             shapes.setdefault(int(value), []).append(shapely.geometry.shape(geometry))
-        for label in np.flatnonzero(kept):
+        for label in map(int, np.flatnonzero(kept)):
             area = float(sizes[label]) * pixel_area
             polygon = shapely.union_all(shapes[label])
             row: dict[str, Any] = {"area_m2": area, "pixels": int(sizes[label]), "geometry": polygon}

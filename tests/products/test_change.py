@@ -6,7 +6,12 @@ import rasterio
 
 from permafusion.core.classes import ClassScheme
 from permafusion.geo.grid import GridSpec
-from permafusion.products.change import transition_codes, transition_scheme, transition_table
+from permafusion.products.change import (
+    transition_codes,
+    transition_scheme,
+    transition_table,
+    write_change_products,
+)
 from permafusion.products.maps import write_class_cog
 
 SCHEME = ClassScheme(
@@ -51,3 +56,23 @@ def test_the_change_map_is_a_class_map_with_names_and_colours(tmp_path):
     with rasterio.open(tmp_path / "change.tif") as dataset:
         np.testing.assert_array_equal(dataset.read(1), codes)
         assert dataset.tags(1)["CLASS_7"] == "thaw -> stable" and dataset.nodata == 0
+
+
+def test_change_products_of_two_map_files(tmp_path):
+    grid = GridSpec(32646, (500000.0, 3850000.0, 500040.0, 3850020.0), 10.0)
+    write_class_cog(np.array([[1, 1, 2, 3], [0, 2, 2, 3]], np.uint8), grid, tmp_path / "a.tif", scheme=SCHEME)
+    write_class_cog(np.array([[1, 2, 2, 1], [1, 0, 3, 3]], np.uint8), grid, tmp_path / "b.tif", scheme=SCHEME)
+    paths = {
+        "map_path": tmp_path / "c.tif",
+        "style_path": tmp_path / "c.qml",
+        "table_path": tmp_path / "c.csv",
+    }
+    table = write_change_products(tmp_path / "a.tif", tmp_path / "b.tif", scheme=SCHEME, title="t", **paths)
+    assert table.loc[table["changed"], "pixels"].sum() == 3
+    assert "stable -&gt; deepening" in (tmp_path / "c.qml").read_text()
+    with rasterio.open(tmp_path / "c.tif") as dataset:
+        assert dataset.read(1)[0, 3] == 7
+    other = GridSpec(32646, (500010.0, 3850000.0, 500050.0, 3850020.0), 10.0)
+    write_class_cog(np.ones((2, 4), np.uint8), other, tmp_path / "shifted.tif", scheme=SCHEME)
+    with pytest.raises(ValueError, match="a.tif and .*shifted.tif are on different grids"):
+        write_change_products(tmp_path / "a.tif", tmp_path / "shifted.tif", scheme=SCHEME, title="t", **paths)
