@@ -107,6 +107,7 @@ def _bad_aoi(tmp_path: Path, **change) -> Path:
         ({"bbox": [92.70, 34.70, 92.701, 34.701]}, "smaller than one 128 px patch"),
         ({"bbox": [170.0, 60.0, -170.0, 70.0]}, "crosses the antimeridian"),
         ({"years": [2023, 2019]}, "`years` [2023, 2019]"),
+        ({"years": [2019, 2023], "end": "2024-12-31", "patches": {"time_steps": 13}}, "at most 12"),
         ({"vectors": {"min_area_m2": -1}}, "section `vectors`"),
     ],
 )

@@ -7,6 +7,10 @@ from permafusion.tasks.degradation.experiments import EXPERIMENT_METHODS, RANDOM
 if len(MONTHS) < config["patches"]["time_steps"]:
     raise WorkflowError(f"the period {AOI.start}..{AOI.end} in {AOI_FILE} has {len(MONTHS)} months; patches need "
                         f"{config['patches']['time_steps']} (patches.time_steps): widen `start`/`end`")
+if YEARS and config["patches"]["time_steps"] > 12:
+    raise WorkflowError(f"`years` in {AOI_FILE} maps each calendar year from its 12 monthly composites, but the model "
+                        f"takes {config['patches']['time_steps']} months (patches.time_steps): set time_steps to at "
+                        "most 12, or leave `years` out and map the period")
 _PATCH = config["patches"]["size"]
 _MAP_SHAPE = map_grid(list(TILES.values()), AOI.bbox).shape
 if min(_MAP_SHAPE) < _PATCH:
