@@ -34,6 +34,7 @@ from permafusion.composite.mosaic import acquisition_groups, mosaic_first_valid
 from permafusion.composite.read import ResamplingName, Signer
 from permafusion.composite.settings import ORBIT_STATES, S2_20M_BANDS, OpticalSettings, SarSettings
 from permafusion.composite.store import CompositeWriter, open_composite
+from permafusion.core.progress import Progress
 from permafusion.geo.grid import GridSpec
 
 log = logging.getLogger(__name__)
@@ -110,9 +111,12 @@ def _composite(
     with sink if isinstance(sink, CompositeWriter) else nullcontext():
         for t, (month, month_items) in enumerate(periods.items()):
             start, observed = time.perf_counter(), 0
+            # a line every 30 s on a long month; the month's summary below closes it
+            progress = Progress(grid.shape[0], label=f"{name} {month} rows", log=log, final=False)
 
-            def emit(rows: slice, row: np.ndarray, t: int = t) -> None:
+            def emit(rows: slice, row: np.ndarray, t: int = t, progress: Progress = progress) -> None:
                 nonlocal observed
+                progress.advance(rows.stop - rows.start)
                 for group in range(len(suffixes)):
                     part = row[group * planes : (group + 1) * planes]
                     sink.write(t, rows, part[:n_bands], part[n_bands].astype(np.uint16), group)

@@ -108,6 +108,48 @@ def write_class_probability_cog(
             )
 
 
+#: Probabilities are stored as bytes: value = byte x PROBABILITY_SCALE (0-200 for 0-1); 255 is no data.
+PROBABILITY_SCALE = 0.005
+PROBABILITY_NODATA = 255
+
+
+def write_probabilities_cog(
+    probabilities: np.ndarray, valid: np.ndarray, grid: GridSpec, path: str | Path, *, scheme: ClassScheme
+) -> None:
+    """Class probabilities as a COG of one uint8 band per class (band k = class code k): 0-200 for 0-1
+    (``scale`` 0.005 in the bands' metadata, so GDAL reads them back as probabilities), 255 where ``valid``
+    is False (nodata)."""
+    if probabilities.shape != (scheme.num_classes, *grid.shape) or valid.shape != grid.shape:
+        raise ValueError(
+            f"probabilities {probabilities.shape} / valid {valid.shape} do not fit "
+            f"{scheme.num_classes} classes on grid {grid.shape}"
+        )
+    clipped = np.clip(np.nan_to_num(probabilities, nan=0.0), 0, 1)
+    scaled = np.round(clipped / PROBABILITY_SCALE).astype(np.uint8)
+    scaled[:, ~valid] = PROBABILITY_NODATA
+    profile = grid.raster_profile(dtype="uint8", count=scheme.num_classes, nodata=PROBABILITY_NODATA)
+    with MemoryFile() as memory:
+        with memory.open(**profile) as dataset:
+            dataset.write(scaled)
+            for code in scheme.codes:
+                dataset.set_band_description(code, f"probability of {scheme.name_of(code)}")
+            dataset.scales = (PROBABILITY_SCALE,) * scheme.num_classes
+            dataset.update_tags(AREA_OR_POINT="Area")
+        with memory.open() as dataset, atomic_write(path, suffix=".tif") as tmp:
+            rasterio.shutil.copy(
+                dataset, tmp, driver="COG", compress="DEFLATE", overview_resampling="AVERAGE"
+            )
+
+
+def read_probabilities(path: str | Path) -> np.ndarray:
+    """(K, H, W) float32 probabilities of a :func:`write_probabilities_cog` file, NaN where no data."""
+    with rasterio.open(path) as dataset:
+        scaled = dataset.read()
+    probabilities = scaled.astype(np.float32) * PROBABILITY_SCALE
+    probabilities[scaled == PROBABILITY_NODATA] = np.nan
+    return probabilities
+
+
 def read_class_map(path: str | Path) -> tuple[np.ndarray, GridSpec]:
     with rasterio.open(path) as dataset:
         bounds = dataset.bounds

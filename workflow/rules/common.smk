@@ -10,8 +10,8 @@ from permafusion.geo.aoi import AOIError, aoi_from_mapping
 from permafusion.geo.tiles import map_grid, processing_tiles
 
 # sections of config/config.yaml an AOI file may override
-OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "experiments",
-                        "soil_temperature", "rts")
+OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "vectors",
+                        "experiments", "soil_temperature", "rts")
 # tasks on point time series: their AOIs list stations, not a bbox and a catalog, and no raster stage runs
 STATION_TASKS = ("soil_temperature",)
 
@@ -70,6 +70,8 @@ if RASTER_TASK:
         raise WorkflowError(str(error)) from None
 
     MONTHS = AOI.months()
+    # calendar years mapped each on its own with the same model (`years:`), and the change between them
+    YEARS = list(AOI.years)
     TILES = {tile.name: tile for tile in processing_tiles(AOI.bbox, tile_size_px=config["tile_size_px"],
                                                           resolution=config["resolution"])}
     # only `{results}` is substituted, so a path may hold other braces
@@ -89,6 +91,8 @@ wildcard_constraints:
     tile="[0-9]+_[0-9]+_[0-9]+",
     sensor="sar|optical",
     month="[0-9]{4}-[0-9]{2}",
+    year="[0-9]{4}",
+    later="[0-9]{4}",
 
 
 # ------------------------------------------------------------------------------------------------ paths
@@ -110,9 +114,9 @@ def aoi_path(*parts):
     return str(Path(RESULTS, AOI_SETTINGS["name"], *parts))
 
 
-def composite_paths(tile, sensor):
-    """A tile's monthly composite stores of one sensor, in time order."""
-    return [aoi_path("composites", tile, sensor, f"{month}.zarr") for month in MONTHS]
+def composite_paths(tile, sensor, months=None):
+    """A tile's monthly composite stores of one sensor, in time order: of the period, or of ``months``."""
+    return [aoi_path("composites", tile, sensor, f"{month}.zarr") for month in (months or MONTHS)]
 
 
 def all_composites(sensor):
@@ -185,8 +189,32 @@ def get_tile_composites(sensor):
     return inputs
 
 
+def get_year_composites(sensor):
+    """A tile's composites of one of the mapped `years` (January to December)."""
+
+    def inputs(wildcards):
+        return composite_paths(wildcards.tile, sensor, AOI.year_months(int(wildcards.year)))
+
+    return inputs
+
+
+def get_year_tile_maps(wildcards):
+    """The tiles' class maps of one mapped year, in the order of TILES."""
+    return [aoi_path("predict", wildcards.year, f"{tile}.tif") for tile in TILES]
+
+
+def year_pairs():
+    """Consecutive mapped years, (earlier, later), for the change maps."""
+    return list(zip(YEARS[:-1], YEARS[1:]))
+
+
 def get_tile_grid(wildcards):
     return TILES[wildcards.tile].grid.to_mapping()
+
+
+def get_tile_position(wildcards):
+    """'3/16': the tile's place among the AOI's tiles, for progress in its job's log."""
+    return f"{list(TILES).index(wildcards.tile) + 1}/{len(TILES)}"
 
 
 def get_map_grid():

@@ -13,6 +13,7 @@ import torch
 
 from permafusion.core.classes import NODATA
 from permafusion.core.devices import autocast, autocast_dtype, resolve_device
+from permafusion.core.progress import Progress
 from permafusion.series.gaps import GapFill, fill_gaps
 from permafusion.tasks.degradation.card import check_card
 from permafusion.tasks.degradation.classes import DEGRADATION
@@ -149,6 +150,7 @@ def predict_probabilities(
     batch_size: int = 8,
     return_attention: bool = False,
     precision: str = "auto",
+    log: logging.Logger | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Class probabilities over a whole tile of any size, from overlapping windows blended without seams.
 
@@ -169,6 +171,7 @@ def predict_probabilities(
         return_attention: also return the blended mean SAR weight of the gates per month, (T, H, W).
         precision: ``"auto"`` (bf16 autocast on CUDA, fp32 on CPU), ``"fp32"`` or ``"bf16"``; the softmax
             and the blending run in fp32.
+        log: where the windows done (of all) go, every 30 s and at the end; None: no progress lines.
 
     Returns:
         (K, H, W) float32 probabilities, channel k = class code k+1; with ``return_attention`` a tuple
@@ -217,6 +220,7 @@ def predict_probabilities(
     corners = [
         (y, x) for y in _starts(hp, win[0], win[0] - overlap) for x in _starts(wp, win[1], win[1] - overlap)
     ]
+    progress = None if log is None else Progress(len(corners), label="windows", log=log)
     for start in range(0, len(corners), batch_size):
         batch = corners[start : start + batch_size]
         s = np.stack([sar_p[..., y : y + win[0], x : x + win[1]] for y, x in batch])
@@ -233,6 +237,8 @@ def predict_probabilities(
             total[y : y + win[0], x : x + win[1]] += weight_t
             if attention is not None and sar_weight is not None:
                 attention[:, y : y + win[0], x : x + win[1]] += sar_weight[i][:, None, None] * weight_t
+        if progress is not None:
+            progress.advance(len(batch))
 
     y0, x0 = pads[0][0], pads[1][0]
     crop = (slice(y0, y0 + height), slice(x0, x0 + width))
@@ -255,7 +261,14 @@ def class_map(probabilities: np.ndarray, valid: np.ndarray | None = None) -> np.
     return codes
 
 
-def predict_tile(
+def predict_tile(**kwargs: Any) -> np.ndarray:
+    """The class map of one tile (uint8 codes, 0 where nothing was observed); arguments as for
+    :func:`predict_tile_probabilities`."""
+    probabilities, valid = predict_tile_probabilities(**kwargs)
+    return class_map(probabilities, valid)
+
+
+def predict_tile_probabilities(
     *,
     checkpoint: str | Path,
     sar: Sequence[str | Path],
@@ -268,8 +281,8 @@ def predict_tile(
     batch_size: int,
     device: str = "auto",
     log: logging.Logger = LOG,
-) -> np.ndarray:
-    """The class map of one tile: the checkpoint's model over the latest ``time_steps`` months.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities of one tile: the checkpoint's model over the latest ``time_steps`` months.
 
     Months without observation are filled as the patches were (``gap_fill``); pixels with no SAR and no
     optical observation in any month are no data (0).
@@ -288,7 +301,8 @@ def predict_tile(
         log: where progress goes.
 
     Returns:
-        uint8 class codes on ``grid``.
+        (K, H, W) float32 probabilities on ``grid`` (channel k = class code k + 1) and the (H, W) mask of
+        pixels observed at least once; the class map is :func:`class_map` of both.
     """
     from permafusion.series.stack import latest_months
 
@@ -312,7 +326,8 @@ def predict_tile(
         window=window,
         overlap=overlap,
         batch_size=batch_size,
+        log=log,
     )
     valid = observed_mask(inputs["sar"], inputs["optical"])
     log.info("%d of %d pixels had no observation and are no data", int((~valid).sum()), valid.size)
-    return class_map(np.asarray(probabilities), valid).astype(np.uint8)
+    return np.asarray(probabilities), valid

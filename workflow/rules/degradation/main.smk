@@ -7,6 +7,10 @@ from permafusion.tasks.degradation.experiments import EXPERIMENT_METHODS, RANDOM
 if len(MONTHS) < config["patches"]["time_steps"]:
     raise WorkflowError(f"the period {AOI.start}..{AOI.end} in {AOI_FILE} has {len(MONTHS)} months; patches need "
                         f"{config['patches']['time_steps']} (patches.time_steps): widen `start`/`end`")
+if YEARS and config["patches"]["time_steps"] > 12:
+    raise WorkflowError(f"`years` in {AOI_FILE} maps each calendar year from its 12 monthly composites, but the model "
+                        f"takes {config['patches']['time_steps']} months (patches.time_steps): set time_steps to at "
+                        "most 12, or leave `years` out and map the period")
 _PATCH = config["patches"]["size"]
 _MAP_SHAPE = map_grid(list(TILES.values()), AOI.bbox).shape
 if min(_MAP_SHAPE) < _PATCH:
@@ -37,15 +41,17 @@ def get_checkpoint(wildcards):
 def final_outputs():
     """The map (and its evaluation when the AOI trains its own model); without labels or `model`, the
     composites of every tile."""
-    maps = [aoi_path("map", "degradation.tif"), aoi_path("map", "area_by_class.csv"), aoi_path("map", "quicklook.png")]
+    maps = [aoi_path("map", name) for name in ("degradation.tif", "area_by_class.csv", "quicklook.png",
+                                                 "degradation.gpkg", "degradation.parquet")]
+    for year in YEARS:
+        maps += [aoi_path("map", str(year), name) for name in ("degradation.tif", "area_by_class.csv")]
+    for year, later in year_pairs():
+        maps += [aoi_path("map", "change", f"{year}_{later}{end}") for end in (".tif", "_transitions.csv")]
     if MODEL:
         return terrain_paths() + maps
     if LABELS:
-        return terrain_paths() + [
-            aoi_path("map", "degradation.tif"),
-            aoi_path("map", "area_by_class.csv"),
-            aoi_path("map", "quicklook.png"),
-            aoi_path("eval", "metrics.json"),
+        return terrain_paths() + maps + [aoi_path("eval", name) for name in ("metrics.json", "confusion_matrix.png")] + [
+            aoi_path("model", "training_curves.png")
         ]
     print(f"AOI {AOI.name} has no labels: the run stops after the composites. Set `labels` in {AOI_FILE} "
           "to train and map.", file=sys.stderr)
@@ -116,3 +122,4 @@ include: "model.smk"
 include: "map.smk"
 include: "experiments.smk"
 include: "loro.smk"
+include: "years.smk"

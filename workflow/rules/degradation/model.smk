@@ -51,9 +51,11 @@ rule predict_tile:
         sar=get_tile_composites("sar"),
         optical=get_tile_composites("optical"),
     output:
-        results("predict/{tile}.tif"),
+        classes=results("predict/{tile}.tif"),
+        probabilities=results("predict/{tile}_probabilities.tif"),
     params:
         grid=get_tile_grid,
+        position=get_tile_position,
         time_steps=config["patches"]["time_steps"],
         gap_fill={sensor: config[sensor]["gap_fill"] for sensor in ("sar", "optical")},
         settings=config["predict"],
@@ -67,3 +69,38 @@ rule predict_tile:
         mem_mb=8000,
     script:
         "../../scripts/predict_tile.py"
+
+
+rule plot_training_curves:
+    input:
+        history=results("model/history.csv"),
+        checkpoint=results("model/checkpoint.pt"),
+    output:
+        report(results("model/training_curves.png"), caption="../../report/training_curves.rst", category="Model"),
+    conda:
+        "../../envs/torch.yaml"
+    log:
+        logs("plot_training_curves"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../../scripts/plot_training_curves.py"
+
+
+rule plot_confusion_matrix:
+    input:
+        results("eval/metrics.json"),
+    output:
+        report(results("eval/confusion_matrix.png"), caption="../../report/confusion_matrix.rst", category="Evaluation"),
+    params:
+        scheme=get_class_scheme,
+    conda:
+        "../../envs/geo.yaml"
+    log:
+        logs("plot_confusion_matrix"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../../scripts/plot_confusion_matrix.py"
