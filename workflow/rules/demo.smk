@@ -10,7 +10,7 @@ rule generate_demo_data:
         labels=results("source/labels.gpkg"),
         truth=results("source/truth.tif"),
     params:
-        grid=get_map_grid(),
+        grid=get_map_grid,
         start=str(AOI.start),
         end=str(AOI.end),
         seed=AOI_SETTINGS.get("demo", {}).get("seed", 42),

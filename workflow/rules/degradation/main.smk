@@ -8,7 +8,7 @@ if len(MONTHS) < config["patches"]["time_steps"]:
     raise WorkflowError(f"the period {AOI.start}..{AOI.end} in {AOI_FILE} has {len(MONTHS)} months; patches need "
                         f"{config['patches']['time_steps']} (patches.time_steps): widen `start`/`end`")
 _PATCH = config["patches"]["size"]
-_MAP_SHAPE = map_grid(list(TILES.values()), AOI.bbox).shape
+_MAP_SHAPE = max((grid.shape for grid in ZONE_GRIDS.values()), key=min)  # the zone with most room for a patch
 if min(_MAP_SHAPE) < _PATCH:
     raise WorkflowError(f"the AOI of {AOI_FILE} is {_MAP_SHAPE[1]} x {_MAP_SHAPE[0]} pixels, smaller than one "
                         f"{_PATCH} px patch (patches.size): widen `bbox` (at least {_PATCH * config['resolution']:g} m "
@@ -34,19 +34,26 @@ def get_checkpoint(wildcards):
     return MODEL or results("model/checkpoint.pt").format(aoi=wildcards.aoi)
 
 
+MAP_NAMES = ("degradation.tif", "area_by_class.csv", "quicklook.png")
+# jobs of a fresh run, stated before planning and held to `max_jobs` (common.smk, check_plan)
+_MAPS = bool(MODEL or LABELS)
+_TRAINS = bool(LABELS and not MODEL)
+_HAS_DEM = "dem" in AOI.catalog.collections
+RUN_SIZE = check_plan(
+    jobs_per_tile=2 * len(MONTHS) + _HAS_DEM + _TRAINS + _MAPS,  # composites, terrain, labels, prediction
+    jobs_per_zone=2 * _MAPS,  # mosaic and quicklook of each zone's map
+    # searches and checks, the DEM search, the demo scene, patches + training + evaluation, `all`
+    jobs_per_run=2 * len(MONTHS) + 2 + _HAS_DEM + IS_DEMO + 3 * _TRAINS + 1,
+)
+
+
 def final_outputs():
     """The map (and its evaluation when the AOI trains its own model); without labels or `model`, the
-    composites of every tile."""
-    maps = [aoi_path("map", "degradation.tif"), aoi_path("map", "area_by_class.csv"), aoi_path("map", "quicklook.png")]
+    composites of every tile. An AOI of several UTM zones has one map per zone."""
     if MODEL:
-        return terrain_paths() + maps
+        return terrain_paths() + map_files(*MAP_NAMES)
     if LABELS:
-        return terrain_paths() + [
-            aoi_path("map", "degradation.tif"),
-            aoi_path("map", "area_by_class.csv"),
-            aoi_path("map", "quicklook.png"),
-            aoi_path("eval", "metrics.json"),
-        ]
+        return terrain_paths() + map_files(*MAP_NAMES) + [aoi_path("eval", "metrics.json")]
     print(f"AOI {AOI.name} has no labels: the run stops after the composites. Set `labels` in {AOI_FILE} "
           "to train and map.", file=sys.stderr)
     return terrain_paths() + all_composites("sar") + all_composites("optical")

@@ -1,4 +1,5 @@
-# AOI-wide products: the class map COG, its area table and a quicklook.
+# AOI-wide products: the class map COG, its area table and a quicklook. An AOI of several UTM zones has
+# one map per zone, map/<EPSG>/... (build_zone_map, plot_zone_quicklook), each on its zone's grid.
 
 
 rule build_map:
@@ -9,7 +10,7 @@ rule build_map:
         style=results("map/degradation.qml"),
         areas=results("map/area_by_class.csv"),
     params:
-        grid=get_map_grid(),
+        grid=get_map_grid,
         scheme=get_class_scheme,
     conda:
         "../../envs/geo.yaml"
@@ -40,3 +41,34 @@ rule plot_quicklook:
         mem_mb=4000,
     script:
         "../../scripts/plot_quicklook.py"
+
+
+use rule build_map as build_zone_map with:
+    input:
+        get_zone_predictions,
+    output:
+        map=results("map/{epsg}/degradation.tif"),
+        style=results("map/{epsg}/degradation.qml"),
+        areas=results("map/{epsg}/area_by_class.csv"),
+    params:
+        grid=get_zone_map_grid,
+        scheme=get_class_scheme,
+    log:
+        logs("build_map/{epsg}"),
+    wildcard_constraints:
+        epsg="[0-9]{5}",
+
+
+use rule plot_quicklook as plot_zone_quicklook with:
+    input:
+        map=results("map/{epsg}/degradation.tif"),
+        optical=get_zone_optical,
+    output:
+        results("map/{epsg}/quicklook.png"),
+    params:
+        tiles=get_zone_tiles,
+        scheme=get_class_scheme,
+    log:
+        logs("plot_quicklook/{epsg}"),
+    wildcard_constraints:
+        epsg="[0-9]{5}",
