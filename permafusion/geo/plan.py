@@ -1,6 +1,6 @@
 """The size of a tiled run, counted before Snakemake builds its graph of jobs.
 
-Snakemake plans every job of a run before it starts one, at a cost of about a millisecond a job on a small
+Snakemake plans every job of a run before it starts one, at a cost of about 2 ms of CPU a job on a small
 machine (docs/performance.md). A whole-Arctic box on 102.4 km tiles holds thousands of tiles and over a
 hundred thousand jobs: minutes of planning before anything happens. Counting tiles and jobs is instant, so
 a run states its size first, and an AOI whose plan is larger than ``max_jobs`` is run one UTM zone (one
@@ -116,7 +116,7 @@ def check_run_size(size: RunSize, *, max_jobs: int, aoi: str, source: str) -> No
     raise PlanTooLarge(
         f"AOI {aoi} ({source}) makes {size.jobs:,} jobs on {size.tiles:,} tiles, more than `max_jobs` "
         f"({max_jobs:,}), which Snakemake plans in about a minute: {advice}; or raise `max_jobs` to plan "
-        f"every zone at once (about a millisecond a job). Zones: {listing}"
+        f"every zone at once (about 2 ms of CPU a job). Zones: {listing}"
     )
 
 
