@@ -56,6 +56,12 @@ def test_an_aoi_of_two_zones_gets_one_map_per_zone(tmp_path):
     for epsg in (32645, 32646):
         assert f"twozones/map/{epsg}/degradation.tif" in output
     assert sum(jobs.values()) == _stated(output)[2]
+    # a run of some zones would train on their patches only: refused, naming the way to map them
+    config = ["--config", "aoi=twozones", f"aoi_dir={tmp_path}", f"results={tmp_path}/results"]
+    refused = snakemake("-n", *config, "zones=[32645]", check=False)
+    message = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert "`zones` [32645] with `labels`" in message and "model=" in message
 
 
 def _profiled_dry_run(folder: Path, name: str, bbox: list[float]) -> tuple[int, int]:

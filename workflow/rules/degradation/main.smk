@@ -39,6 +39,11 @@ MAP_NAMES = ("degradation.tif", "area_by_class.csv", "quicklook.png")
 _MAPS = bool(MODEL or LABELS)
 _TRAINS = bool(LABELS and not MODEL)
 _HAS_DEM = "dem" in AOI.catalog.collections
+if _TRAINS and config["zones"]:  # each zone's run would train on its own patches and replace the model
+    raise WorkflowError(f"`zones` {[int(z) for z in config['zones']]} with `labels` in {AOI_FILE}: a run of some "
+                        "zones trains on their patches only. Train on the whole AOI (or a smaller labelled AOI), "
+                        "then map the zones with that model: --config zones=[...] "
+                        "model=results/<aoi>/model/checkpoint.pt")
 RUN_SIZE = check_plan(
     jobs_per_tile=2 * len(MONTHS) + _HAS_DEM + _TRAINS + _MAPS,  # composites, terrain, labels, prediction
     jobs_per_zone=2 * _MAPS,  # mosaic and quicklook of each zone's map
