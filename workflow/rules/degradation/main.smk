@@ -12,7 +12,7 @@ if YEARS and config["patches"]["time_steps"] > 12:
                         f"takes {config['patches']['time_steps']} months (patches.time_steps): set time_steps to at "
                         "most 12, or leave `years` out and map the period")
 _PATCH = config["patches"]["size"]
-_MAP_SHAPE = map_grid(list(TILES.values()), AOI.bbox).shape
+_MAP_SHAPE = max((grid.shape for grid in ZONE_GRIDS.values()), key=min)  # the zone with most room for a patch
 if min(_MAP_SHAPE) < _PATCH:
     raise WorkflowError(f"the AOI of {AOI_FILE} is {_MAP_SHAPE[1]} x {_MAP_SHAPE[0]} pixels, smaller than one "
                         f"{_PATCH} px patch (patches.size): widen `bbox` (at least {_PATCH * config['resolution']:g} m "
@@ -38,11 +38,35 @@ def get_checkpoint(wildcards):
     return MODEL or results("model/checkpoint.pt").format(aoi=wildcards.aoi)
 
 
+MAP_NAMES = ("degradation.tif", "area_by_class.csv", "quicklook.png", "degradation.gpkg", "degradation.parquet")
+if YEARS and ZONED_MAPS:
+    raise WorkflowError(f"`years` in {AOI_FILE}: yearly maps and change maps are made for an AOI in one UTM zone, "
+                        f"and this AOI spans {len(ZONE_GRIDS)}: split it into one AOI per zone")
+# jobs of a fresh run, stated before planning and held to `max_jobs` (common.smk, check_plan)
+_MAPS = bool(MODEL or LABELS)
+_TRAINS = bool(LABELS and not MODEL)
+_HAS_DEM = "dem" in AOI.catalog.collections
+if _TRAINS and config["zones"]:  # each zone's run would train on its own patches and replace the model
+    raise WorkflowError(f"`zones` {[int(z) for z in config['zones']]} with `labels` in {AOI_FILE}: a run of some "
+                        "zones trains on their patches only. Train on the whole AOI (or a smaller labelled AOI), "
+                        "then map the zones with that model: --config zones=[...] "
+                        "model=results/<aoi>/model/checkpoint.pt")
+_IMAGED_MONTHS = len(AOI.all_months())  # the period's and the mapped years' months
+RUN_SIZE = check_plan(
+    # composites, terrain, labels, prediction and its polygons, and each mapped year's prediction
+    jobs_per_tile=2 * _IMAGED_MONTHS + _HAS_DEM + _TRAINS + (2 + len(YEARS)) * _MAPS,
+    jobs_per_zone=3 * _MAPS,  # mosaic, polygons and quicklook of each zone's map
+    # searches and checks, the DEM search, the demo scene, patches + training + evaluation + its two plots,
+    # each year's map and each pair's change map, `all`
+    jobs_per_run=2 * _IMAGED_MONTHS + 2 + _HAS_DEM + IS_DEMO + 5 * _TRAINS
+    + (len(YEARS) + len(year_pairs())) * _MAPS + 1,
+)
+
+
 def final_outputs():
     """The map (and its evaluation when the AOI trains its own model); without labels or `model`, the
-    composites of every tile."""
-    maps = [aoi_path("map", name) for name in ("degradation.tif", "area_by_class.csv", "quicklook.png",
-                                                 "degradation.gpkg", "degradation.parquet")]
+    composites of every tile. An AOI of several UTM zones has one map per zone."""
+    maps = map_files(*MAP_NAMES)
     for year in YEARS:
         maps += [aoi_path("map", str(year), name) for name in ("degradation.tif", "area_by_class.csv")]
     for year, later in year_pairs():

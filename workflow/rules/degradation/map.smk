@@ -1,4 +1,6 @@
-# AOI-wide products: the class map COG, its area table, its polygons and a quicklook.
+# AOI-wide products: the class map COG, its area table, its polygons and a quicklook. An AOI of several UTM
+# zones has one map per zone, map/<EPSG>/... (the build_zone_* and plot_zone_quicklook rules), each on its
+# zone's grid.
 # Report categories (workflow/report/workflow.rst): Map, Change, Model, Evaluation, Tables, and
 # "Interpretability and calibration" for the modality-weight plot (caption ../../report/modality_weight.rst)
 # and the reliability diagram (caption ../../report/calibration.rst).
@@ -12,7 +14,7 @@ rule build_map:
         style=results("map/degradation.qml"),
         areas=report(results("map/area_by_class.csv"), caption="../../report/area_by_class.rst", category="Map"),
     params:
-        grid=get_map_grid(),
+        grid=get_map_grid,
         scheme=get_class_scheme,
     conda:
         "../../envs/geo.yaml"
@@ -72,7 +74,7 @@ rule build_vectors:
         gpkg=results("map/degradation.gpkg"),
         parquet=results("map/degradation.parquet"),
     params:
-        grid=get_map_grid(),
+        grid=get_map_grid,
     conda:
         "../../envs/geo.yaml"
     log:
@@ -82,3 +84,48 @@ rule build_vectors:
         mem_mb=4000,
     script:
         "../../scripts/build_vectors.py"
+
+
+use rule build_map as build_zone_map with:
+    input:
+        get_zone_predictions,
+    output:
+        map=results("map/{epsg}/degradation.tif"),
+        style=results("map/{epsg}/degradation.qml"),
+        areas=results("map/{epsg}/area_by_class.csv"),
+    params:
+        grid=get_zone_map_grid,
+        scheme=get_class_scheme,
+    log:
+        logs("build_map/{epsg}"),
+    wildcard_constraints:
+        epsg="[0-9]{5}",
+
+
+use rule plot_quicklook as plot_zone_quicklook with:
+    input:
+        map=results("map/{epsg}/degradation.tif"),
+        optical=get_zone_optical,
+    output:
+        results("map/{epsg}/quicklook.png"),
+    params:
+        tiles=get_zone_tiles,
+        scheme=get_class_scheme,
+    log:
+        logs("plot_quicklook/{epsg}"),
+    wildcard_constraints:
+        epsg="[0-9]{5}",
+
+
+use rule build_vectors as build_zone_vectors with:
+    input:
+        get_zone_vectors,
+    output:
+        gpkg=results("map/{epsg}/degradation.gpkg"),
+        parquet=results("map/{epsg}/degradation.parquet"),
+    params:
+        grid=get_zone_map_grid,
+    log:
+        logs("build_vectors/{epsg}"),
+    wildcard_constraints:
+        epsg="[0-9]{5}",

@@ -37,7 +37,7 @@ rule build_year_map:
         areas=report(results("map/{year}/area_by_class.csv"), caption="../../report/year_area_by_class.rst",
                      category="Change", subcategory="{year}"),
     params:
-        grid=get_map_grid(),
+        grid=get_map_grid,
         scheme=get_class_scheme,
     conda:
         "../../envs/geo.yaml"
