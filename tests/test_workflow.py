@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,6 +48,26 @@ def test_dry_run_of_every_shipped_aoi(aoi, tmp_path):
         assert jobs["train"] == 1 and jobs["build_map"] == 1
 
 
+def test_several_years_map_each_year_and_the_change_between_them(tmp_path):
+    """The DAG of `years: [2022, 2023]` (a dry run: the two-year tiny demo takes minutes to run)."""
+    model = tmp_path / "demo_tiny" / "model" / "checkpoint.pt"
+    model.parent.mkdir(parents=True)
+    model.touch()
+    result = snakemake("-n", "--config", "aoi=demo_tiny_years", f"results={tmp_path}")
+    jobs = planned_jobs(result.stdout + result.stderr)
+    # 24 months of both sensors; each year's tiles predicted from its own months, then compared
+    assert jobs["composite_sar"] == 24 and jobs["composite_optical"] == 24 and jobs["search_items"] == 48
+    assert jobs["predict_tile_year"] == 2 and jobs["build_year_map"] == 2 and jobs["build_change_map"] == 1
+    out = tmp_path / "demo_tiny_years"
+    for path in (
+        "map/2022/degradation.tif",
+        "map/change/2022_2023.tif",
+        "map/change/2022_2023_transitions.csv",
+    ):
+        assert str(out / path) in result.stdout
+    assert "2022-01.zarr" in result.stdout and "2023-12.zarr" in result.stdout
+
+
 def test_dry_run_of_the_full_tibet_extent(tmp_path):
     result = snakemake(
         "-n", "--quiet", "rules", "--config", "aoi=tibet", "extent=full", f"results={tmp_path}"
@@ -86,6 +107,9 @@ def _bad_aoi(tmp_path: Path, **change) -> Path:
         ({"train": {"epochz": 3}}, "section `train`: Additional properties are not allowed ('epochz'"),
         ({"bbox": [92.70, 34.70, 92.701, 34.701]}, "smaller than one 128 px patch"),
         ({"bbox": [170.0, 60.0, -170.0, 70.0]}, "crosses the antimeridian"),
+        ({"years": [2023, 2019]}, "`years` [2023, 2019]"),
+        ({"years": [2019, 2023], "end": "2024-12-31", "patches": {"time_steps": 13}}, "at most 12"),
+        ({"vectors": {"min_area_m2": -1}}, "section `vectors`"),
     ],
 )
 def test_malformed_aoi_stops_with_a_message_naming_the_setting(tmp_path, change, message):
@@ -174,6 +198,40 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
     assert (out / "map" / "quicklook.png").stat().st_size > 20_000
     _assert_pixel_products(out, classes)
 
+    # the map's polygons: per class above the minimum mapping unit, with their mean probability and tile
+    polygons = gpd.read_parquet(out / "map" / "degradation.parquet")
+    assert len(polygons) == len(gpd.read_file(out / "map" / "degradation.gpkg")) > 0
+    assert polygons.crs.to_epsg() == 32646 and set(polygons["tile"]) == {
+        p.stem for p in (out / "terrain").glob("*.tif")
+    }
+    assert set(polygons["class_code"]) <= set(np.unique(classes)) - {0}
+    assert polygons["area_m2"].min() >= 5000 and polygons["mean_probability"].between(0, 1).all()
+    assert polygons.geometry.area.to_numpy() == pytest.approx(polygons["area_m2"].to_numpy())
+    assert polygons["area_m2"].sum() <= (classes > 0).sum() * 100.0
+    assert "windows: " in (out / "logs" / "predict_tile" / f"{polygons['tile'].iloc[0]}.log").read_text()
+
+    # the report of the finished run holds its figures and tables, with their captions
+    report = tmp_path / "report.html"
+    snakemake("--report", str(report), *config)
+    html = report.read_text()
+    for name in (
+        "quicklook.png",
+        "training_curves.png",
+        "confusion_matrix.png",
+        "table1.csv",
+        "area_by_class.csv",
+    ):
+        assert f'"filename": "{name}"' in html
+    for caption in (
+        "Quicklook of the permafrost degradation map of demo_tiny",
+        "Training of the model of demo_tiny",
+        "Confusion matrix of the model of demo_tiny",
+        "Table 1: the labelled patches of demo_tiny",
+        "Area of each degradation class in the map of demo_tiny",
+        "permafusion run of AOI <strong>demo_tiny",
+    ):
+        assert caption in html
+
     metrics = json.loads((out / "eval" / "metrics.json").read_text())
     for method in ("model", "majority_baseline"):
         assert 0 <= metrics[method]["overall_accuracy"] <= 1
@@ -200,6 +258,8 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tmp_path):
         "predict_tile",
         "build_map",
         "plot_quicklook",
+        "vectorize_tile",
+        "build_vectors",
     } <= set(forced)
     assert forced["composite_optical"] == 12  # one job per month
     untouched = {"generate_demo_data", "search_items", "check_items", "composite_sar", "rasterize_labels"}

@@ -51,6 +51,12 @@ def from_scaled_bytes(scaled: np.ndarray) -> np.ndarray:
     return values
 
 
+def read_fraction_cog(path: str | Path) -> np.ndarray:
+    """(B, H, W) float32 fractions of a :func:`write_fraction_cog` file, NaN where no data."""
+    with rasterio.open(path) as dataset:
+        return from_scaled_bytes(dataset.read())
+
+
 def _copy_as_cog(source: rasterio.io.DatasetReader, path: str | Path, *, resampling: str) -> None:
     with atomic_write(path, suffix=".tif") as tmp:
         rasterio.shutil.copy(

@@ -14,6 +14,7 @@ from permafusion.tasks.degradation.products import write_tile_products
 log = setup_step_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 settings = snakemake.params.settings
+log.info("tile %s (%s of the AOI's tiles)", snakemake.wildcards.tile, snakemake.params.position)
 context = snakemake.params.context
 names = list(context["tiles"])
 neighbours = []

@@ -322,6 +322,7 @@ def predict_tile_products(
         temperature=temperature,
         tta=tta,
         gate_level=gate_level,
+        log=log,
     )
     log.info(
         "%d windows (%d without observation skipped), %d neighbour tiles read for context, temperature %.3f",

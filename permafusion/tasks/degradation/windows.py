@@ -16,6 +16,7 @@ no computed window are NaN (they are no data in every product).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 from permafusion.core.devices import autocast, autocast_dtype
+from permafusion.core.progress import Progress
 from permafusion.tasks.degradation.normalize import NormStats, normalize_inputs
 
 #: Test-time augmentation: the identity and the three flips of the square's dihedral group that keep axes.
@@ -136,6 +138,7 @@ def predict_windows(
     temperature: float = 1.0,
     tta: bool = False,
     gate_level: int | Literal["mean"] | None = None,
+    log: logging.Logger | None = None,
 ) -> WindowProducts:
     """Blended window predictions over ``placement.box`` (the whole input when no placement is given).
 
@@ -155,6 +158,7 @@ def predict_windows(
         tta: also run the three flips and blend their mutual information with the prediction.
         gate_level: fused encoder level whose gate gives ``sar_weight`` (negative counts from the
             deepest), ``"mean"`` for the mean over levels, None for no gate output.
+        log: where the windows' progress goes (done/total with ETA, plain lines); None: no progress.
 
     Raises:
         ValueError: for bad shapes, window, overlap or temperature, or input that lacks context.
@@ -201,6 +205,7 @@ def predict_windows(
         model, place.box, sides, overlap, steps=sar.shape[0], gates=gate_level is not None, tta=tta
     )
     amp = autocast_dtype(precision, accumulator.device)
+    progress = None if log is None else Progress(len(corners), label="windows", log=log)
     for first in range(0, len(corners), batch_size):
         batch = corners[first : first + batch_size]
         rows = [(y - shift[0], x - shift[1]) for y, x in batch]
@@ -214,6 +219,8 @@ def predict_windows(
         with autocast(accumulator.device, amp):
             outputs = _forward(model, s_t, o_t, temperature=temperature, tta=tta, gate_level=gate_level)
         accumulator.add(batch, *outputs)
+        if progress is not None:
+            progress.advance(len(batch))
     total = len(starts[0]) * len(starts[1])
     return accumulator.result(windows=len(corners), skipped=total - len(corners))
 
