@@ -10,6 +10,8 @@ device in the same run (bf16 on CUDA, fp32 on CPU). The floor is the tile's coun
 It prints km² per second (10 m pixels) and, as its last line, ``predict_over_floor=<ratio>``. A 2048 px
 tile with the paper-size model takes tens of minutes on a small CPU, so on CPU the tile defaults to 512 px
 (a NOTE says so); results go to ``benchmarks/results/predict_<device>.json`` unless ``--out`` is given.
+``--products`` also times the map's product path on the same tile (four flips for the uncertainty's
+second band, the gate weights) and prints ``products_over_plain=<ratio>`` before the last line.
 
     python benchmarks/predict.py                        # GPU if there is one, else CPU
     python benchmarks/predict.py --device cpu --size 256 --preset small
@@ -31,6 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from permafusion.core.devices import autocast, autocast_dtype
 from permafusion.tasks.degradation.models.registry import build_model, count_parameters
 from permafusion.tasks.degradation.predict import predict_probabilities
+from permafusion.tasks.degradation.windows import predict_windows
 
 STEPS, WINDOW, OVERLAP, PIXEL_M = 12, 128, 32, 10.0
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,6 +48,11 @@ def main() -> None:
     parser.add_argument("--preset", default="paper", choices=["paper", "small"], help="model widths")
     parser.add_argument("--batch", type=int, default=None, help="windows per forward pass (64 GPU, 8 CPU)")
     parser.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/...)")
+    parser.add_argument(
+        "--products",
+        action="store_true",
+        help="also time the map's product path (4 flips for the uncertainty, gate weights) on the same tile",
+    )
     args = parser.parse_args()
 
     device = resolve(args.device)
@@ -82,10 +90,28 @@ def main() -> None:
     synchronize(device)
     seconds = time.perf_counter() - start
     model.forward_with_attention = forward_with_attention  # type: ignore[method-assign]
+    products_seconds = None
+    if args.products:
+        synchronize(device)
+        start = time.perf_counter()
+        predict_windows(
+            model,
+            stats,
+            sar,
+            optical,
+            window=WINDOW,
+            overlap=OVERLAP,
+            batch_size=batch,
+            tta=True,
+            gate_level=-1,
+        )
+        synchronize(device)
+        products_seconds = time.perf_counter() - start
 
     amp = autocast_dtype("auto", device)
-    probe_s = torch.randn(batch, STEPS, 2, WINDOW, WINDOW, device=device)
-    probe_o = torch.randn(batch, STEPS, 6, WINDOW, WINDOW, device=device)
+    cs, co = getattr(model, "input_channels", (2, 6))  # bands plus the validity masks the model reads
+    probe_s = torch.randn(batch, STEPS, cs, WINDOW, WINDOW, device=device)
+    probe_o = torch.randn(batch, STEPS, co, WINDOW, WINDOW, device=device)
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter, autocast(device, amp):
         model.forward_with_attention(probe_s, probe_o)
@@ -117,6 +143,8 @@ def main() -> None:
         "matmul_peak": peak_description,
         "floor_seconds": floor_seconds,
         "predict_over_floor": seconds / floor_seconds,
+        "products_seconds": products_seconds,
+        "products_over_plain": None if products_seconds is None else products_seconds / seconds,
         "notes": notes,
         "torch": torch.__version__,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -131,6 +159,11 @@ def main() -> None:
     print(
         f"GFLOP per window: {flops_per_window / 1e9:.1f}; floor {floor_seconds:.2f} s at {peak:.3f} TFLOP/s"
     )
+    if products_seconds is not None:
+        print(
+            f"products (4 flips, gate weights): {products_seconds:.2f} s; "
+            f"products_over_plain={products_seconds / seconds:.3f}"
+        )
     print(f"written: {out}")
     print(f"predict_over_floor={seconds / floor_seconds:.3f}")
 

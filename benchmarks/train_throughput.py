@@ -59,8 +59,9 @@ def workload(task: str, device: torch.device, *, preset: str, batch: int | None,
     if task == "degradation":
         n = batch or (PAPER_BATCH if on_gpu else 2)
         model = build_model("permafusionnet", preset=preset).to(device)
-        sar = torch.randn(n, T, 2, SIZE, SIZE, device=device)
-        optical = torch.randn(n, T, 6, SIZE, SIZE, device=device)
+        cs, co = getattr(model, "input_channels", (2, 6))  # bands plus the validity masks the model reads
+        sar = torch.randn(n, T, cs, SIZE, SIZE, device=device)
+        optical = torch.randn(n, T, co, SIZE, SIZE, device=device)
         label = torch.randint(1, 5, (n, SIZE, SIZE), device=device)
         loss_fn = CombinedLoss()
         return Workload(

@@ -19,7 +19,7 @@ from permafusion.composite import OpticalSettings, SarSettings
 from permafusion.composite.job import composite_month
 from permafusion.geo.search import search_items
 from permafusion.tasks.degradation.patches import PatchSettings
-from permafusion.tasks.degradation.predict import predict_probabilities
+from permafusion.tasks.degradation.predict import predict_probabilities, predict_tile_products
 from permafusion.tasks.degradation.train import TrainSettings
 
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
@@ -83,6 +83,7 @@ def test_patch_composite_search_and_predict_defaults_agree(defaults: dict[str, A
     _assert_same(defaults["optical"], _field_defaults(OpticalSettings))
     _assert_same(defaults["search"], _signature_defaults(search_items))
     _assert_same(defaults["predict"], _signature_defaults(predict_probabilities))
+    _assert_same(defaults["predict"], _signature_defaults(predict_tile_products))
     _assert_same(defaults["composite"], _signature_defaults(composite_month))
 
 

@@ -3,12 +3,14 @@
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
 import torch
 import yaml
+from rio_cogeo.cogeo import cog_validate
 from workflow_support import REPO, planned_jobs, snakemake
 
 from permafusion.composite import open_composite
@@ -46,6 +48,26 @@ def test_dry_run_of_every_shipped_aoi(aoi, tmp_path):
         assert "train" not in jobs and jobs["predict_tile"] >= 1 and jobs["build_map"] == 1
     elif aoi.startswith("demo"):
         assert jobs["train"] == 1 and jobs["build_map"] == 1
+
+
+def test_several_years_map_each_year_and_the_change_between_them(tmp_path):
+    """The DAG of `years: [2022, 2023]` (a dry run: the two-year tiny demo takes minutes to run)."""
+    model = tmp_path / "demo_tiny" / "model" / "checkpoint.pt"
+    model.parent.mkdir(parents=True)
+    model.touch()
+    result = snakemake("-n", "--config", "aoi=demo_tiny_years", f"results={tmp_path}")
+    jobs = planned_jobs(result.stdout + result.stderr)
+    # 24 months of both sensors; each year's tiles predicted from its own months, then compared
+    assert jobs["composite_sar"] == 24 and jobs["composite_optical"] == 24 and jobs["search_items"] == 48
+    assert jobs["predict_tile_year"] == 2 and jobs["build_year_map"] == 2 and jobs["build_change_map"] == 1
+    out = tmp_path / "demo_tiny_years"
+    for path in (
+        "map/2022/degradation.tif",
+        "map/change/2022_2023.tif",
+        "map/change/2022_2023_transitions.csv",
+    ):
+        assert str(out / path) in result.stdout
+    assert "2022-01.zarr" in result.stdout and "2023-12.zarr" in result.stdout
 
 
 def test_dry_run_of_the_full_tibet_extent(tmp_path):
@@ -93,6 +115,9 @@ def _bad_aoi(tmp_path: Path, **change) -> Path:
         ({"train": {"epochz": 3}}, "section `train`: Additional properties are not allowed ('epochz'"),
         ({"bbox": [92.70, 34.70, 92.701, 34.701]}, "smaller than one 128 px patch"),
         ({"bbox": [170.0, 60.0, -170.0, 70.0]}, "crosses the antimeridian"),
+        ({"years": [2023, 2019]}, "`years` [2023, 2019]"),
+        ({"years": [2019, 2023], "end": "2024-12-31", "patches": {"time_steps": 13}}, "at most 12"),
+        ({"vectors": {"min_area_m2": -1}}, "section `vectors`"),
     ],
 )
 def test_malformed_aoi_stops_with_a_message_naming_the_setting(tmp_path, change, message):
@@ -117,8 +142,44 @@ def test_unknown_aoi_lists_the_known_ones(tmp_path):
     assert "AOI 'atlantis' not found" in output and "tibet" in output
 
 
+def _assert_pixel_products(out, classes):
+    """Every per-pixel product is a valid COG on the class map's grid, with its values where the map has
+    a class; the calibration and the modality-weight plot are written."""
+    with rasterio.open(out / "map" / "degradation.tif") as reference:
+        grid = (reference.crs, reference.transform, reference.shape)
+    mapped = classes > 0
+    for name, bands in (
+        ("probabilities", 4),
+        ("uncertainty", 2),
+        ("modality_weight", 12),
+        ("degradation", 1),
+    ):
+        path = out / "map" / f"{name}.tif"
+        valid, errors, _ = cog_validate(str(path))
+        assert valid, f"{path}: {errors}"
+        with rasterio.open(path) as dataset:
+            assert (dataset.crs, dataset.transform, dataset.shape) == grid and dataset.count == bands
+            assert dataset.nodata is not None
+            values, scales = dataset.read(), dataset.scales
+        if name == "degradation":
+            continue
+        assert scales[0] == 0.005 and (values[:, mapped] <= 200).all()
+        if name == "probabilities":
+            # bytes of 0.005 each: the bands sum to 1 within rounding
+            assert np.abs(values[:, mapped].astype(int).sum(axis=0) - 200).max() <= 2
+            assert (values.argmax(axis=0)[mapped] + 1 == classes[mapped]).mean() > 0.99
+    calibration = json.loads((out / "eval" / "calibration.json").read_text())
+    assert calibration["temperature"] > 0 and 0 <= calibration["test"]["after"]["ece"] <= 1
+    assert (
+        json.loads((out / "model" / "calibration.json").read_text())["temperature"]
+        == calibration["temperature"]
+    )
+    assert (out / "eval" / "reliability.png").stat().st_size > 10_000
+    assert (out / "map" / "modality_weight_by_class.png").stat().st_size > 10_000
+
+
 @pytest.mark.workflow
-def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tiny_demo_results):
+def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tiny_demo_results, tmp_path):
     results = tiny_demo_results  # the whole run, made by the fixture
     config = ["--config", "aoi=demo_tiny", f"results={results}"]
     out = results / "demo_tiny"
@@ -142,6 +203,41 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tiny_demo_results
     assert list(areas.columns) == ["class_code", "class_name", "pixels", "area_km2"]
     assert areas["pixels"].sum() == classes.size
     assert (out / "map" / "quicklook.png").stat().st_size > 20_000
+    _assert_pixel_products(out, classes)
+
+    # the map's polygons: per class above the minimum mapping unit, with their mean probability and tile
+    polygons = gpd.read_parquet(out / "map" / "degradation.parquet")
+    assert len(polygons) == len(gpd.read_file(out / "map" / "degradation.gpkg")) > 0
+    assert polygons.crs.to_epsg() == 32646 and set(polygons["tile"]) == {
+        p.stem for p in (out / "terrain").glob("*.tif")
+    }
+    assert set(polygons["class_code"]) <= set(np.unique(classes)) - {0}
+    assert polygons["area_m2"].min() >= 5000 and polygons["mean_probability"].between(0, 1).all()
+    assert polygons.geometry.area.to_numpy() == pytest.approx(polygons["area_m2"].to_numpy())
+    assert polygons["area_m2"].sum() <= (classes > 0).sum() * 100.0
+    assert "windows: " in (out / "logs" / "predict_tile" / f"{polygons['tile'].iloc[0]}.log").read_text()
+
+    # the report of the finished run holds its figures and tables, with their captions
+    report = tmp_path / "report.html"
+    snakemake("--report", str(report), *config)
+    html = report.read_text()
+    for name in (
+        "quicklook.png",
+        "training_curves.png",
+        "confusion_matrix.png",
+        "table1.csv",
+        "area_by_class.csv",
+    ):
+        assert f'"filename": "{name}"' in html
+    for caption in (
+        "Quicklook of the permafrost degradation map of demo_tiny",
+        "Training of the model of demo_tiny",
+        "Confusion matrix of the model of demo_tiny",
+        "Table 1: the labelled patches of demo_tiny",
+        "Area of each degradation class in the map of demo_tiny",
+        "permafusion run of AOI <strong>demo_tiny",
+    ):
+        assert caption in html
 
     metrics = json.loads((out / "eval" / "metrics.json").read_text())
     for method in ("model", "majority_baseline"):
@@ -169,6 +265,8 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tiny_demo_results
         "predict_tile",
         "build_map",
         "plot_quicklook",
+        "vectorize_tile",
+        "build_vectors",
     } <= set(forced)
     assert forced["composite_optical"] == 12  # one job per month
     untouched = {"generate_demo_data", "search_items", "check_items", "composite_sar", "rasterize_labels"}
@@ -192,7 +290,7 @@ def test_tiny_demo_end_to_end_then_nothing_to_do_then_forcerun(tiny_demo_results
     other = ["--config", "aoi=demo_tiny_unlabeled", f"results={results}"]
     plan = snakemake("-n", "--quiet", "rules", *other)
     planned = planned_jobs(plan.stdout + plan.stderr)
-    assert {"predict_tile", "build_map", "plot_quicklook"} <= set(planned)
+    assert {"predict_tile", "build_map", "build_pixel_map", "plot_modality_weight"} <= set(planned)
     assert not {"train", "build_patches", "rasterize_labels", "evaluate"} & set(planned)
 
     # leave-one-region-out over the AOI's two halves, on the same patches

@@ -34,6 +34,7 @@ from permafusion.composite.mosaic import acquisition_groups, mosaic_first_valid
 from permafusion.composite.read import ResamplingName, Signer
 from permafusion.composite.settings import ORBIT_STATES, S2_20M_BANDS, OpticalSettings, SarSettings
 from permafusion.composite.store import CompositeWriter, open_composite
+from permafusion.core.progress import Progress
 from permafusion.geo.grid import GridSpec
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,14 @@ def _item_time(item: pystac.Item) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _item_order(item: pystac.Item) -> tuple[datetime, str]:
+    return _item_time(item), item.id
+
+
 def items_by_month(items: Sequence[pystac.Item], months: Sequence[str]) -> dict[str, list[pystac.Item]]:
     """Items of each month ("YYYY-MM"), sorted by time; items outside ``months`` are dropped."""
     out: dict[str, list[pystac.Item]] = {m: [] for m in months}
-    for item in sorted(items, key=lambda it: (_item_time(it), it.id)):
+    for item in sorted(items, key=_item_order):
         key = _item_time(item).strftime("%Y-%m")
         if key in out:
             out[key].append(item)
@@ -83,27 +88,35 @@ def _composite(
     halo: int = 0,
     suffixes: Sequence[str] = ("",),
     out: str | Path | None,
+    pool: bool = False,
 ) -> xr.Dataset:
     """The month loop shared by both sensors: every month's rows go to memory or straight into ``out``.
 
     A reduced row holds, per suffix (variable group, e.g. one per orbit direction), the bands and then
     the valid count. ``finish`` maps whole rows (with ``halo`` rows of their neighbours, see
-    :class:`RowStencil`) to their final values before they are stored.
+    :class:`RowStencil`) to their final values before they are stored. ``pool`` reduces the items of
+    all ``months`` together into one time step, stamped with the first month.
     """
     n_bands, planes = len(bands), len(bands) + 1
-    times = month_starts(months)
+    periods = items_by_month(items, months)
+    if pool:
+        periods = {months[0]: sorted((it for p in periods.values() for it in p), key=_item_order)}
+    times = month_starts(list(periods))
     sink: _InMemory | CompositeWriter
     sink = (
-        _InMemory(len(months), n_bands, grid, len(suffixes))
+        _InMemory(len(periods), n_bands, grid, len(suffixes))
         if out is None
         else CompositeWriter(out, name=name, grid=grid, times=times, bands=bands, suffixes=suffixes)
     )
     with sink if isinstance(sink, CompositeWriter) else nullcontext():
-        for t, (month, month_items) in enumerate(items_by_month(items, months).items()):
+        for t, (month, month_items) in enumerate(periods.items()):
             start, observed = time.perf_counter(), 0
+            # a line every 30 s on a long month; the month's summary below closes it
+            progress = Progress(grid.shape[0], label=f"{name} {month} rows", log=log, final=False)
 
-            def emit(rows: slice, row: np.ndarray, t: int = t) -> None:
+            def emit(rows: slice, row: np.ndarray, t: int = t, progress: Progress = progress) -> None:
                 nonlocal observed
+                progress.advance(rows.stop - rows.start)
                 for group in range(len(suffixes)):
                     part = row[group * planes : (group + 1) * planes]
                     sink.write(t, rows, part[:n_bands], part[n_bands].astype(np.uint16), group)
@@ -288,22 +301,27 @@ def build_optical_composite(
     sign: Signer | None = None,
     threads: int = 1,
     out: str | Path | None = None,
+    pool: bool = False,
 ) -> xr.Dataset:
-    """Monthly Sentinel-2 L2A median reflectance composites on ``grid``.
+    """Monthly Sentinel-2 L2A median reflectance composites on ``grid``, or one over all the months.
 
     Per month: DNs are harmonized across the 04.00 baseline offset, pixels whose SCL class is in
     ``settings.mask_classes`` or with nodata in any band are dropped, overlapping tiles of one datatake
-    count once, and the per-band median of the remaining observations is taken.
+    count once, and the per-band median of the remaining observations is taken. With ``pool`` the
+    observations of all ``months`` form one period: a single time step (stamped with the first month)
+    holding the median over every acquisition of the period, not a median of monthly medians.
 
     Args:
         items: Sentinel-2 L2A items (assets ``settings.bands`` and ``settings.scl_asset``).
         grid: output grid (10 m); 20 m bands are resampled with ``settings.resampling_20m``, SCL with
             nearest.
-        months: "YYYY-MM" strings; the result has exactly these time steps, in this order.
+        months: "YYYY-MM" strings; the result has exactly these time steps, in this order (one, the
+            first, with ``pool``).
         settings: compositing settings.
         sign: applied to item copies right before reading (e.g. ``planetary_computer.sign``).
         threads: blocks read and reduced at once.
         out: a Zarr store to stream the result into (written atomically); None keeps it in memory.
+        pool: one median over all the months' acquisitions instead of one per month.
 
     Returns:
         Dataset with ``reflectance`` float32 (time, band, y, x) and ``valid_count`` uint16 (time, y, x);
@@ -370,4 +388,5 @@ def build_optical_composite(
         threads=threads,
         size=settings.chunksize,
         out=out,
+        pool=pool,
     )

@@ -65,6 +65,14 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
+def _years_before(day: dt.date, years: int) -> dt.date:
+    """The same calendar day ``years`` earlier (28 February for 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def generate_demo_data(
     *,
     grid: GridSpec,
@@ -79,6 +87,7 @@ def generate_demo_data(
     margin_m: float = 600.0,
     class_fractions: tuple[float, float, float, float] = DEFAULT_CLASS_FRACTIONS,
     empty_optical_months: tuple[int, ...] = (12, 1),
+    history_years: int = 4,
     workers: int | None = None,
 ) -> None:
     """Generate the synthetic demo dataset for ``grid`` over ``[start, end]`` into ``out_dir``.
@@ -100,6 +109,8 @@ def generate_demo_data(
         margin_m: how far the imagery extends beyond ``grid`` on each side (at least ~100 m).
         class_fractions: share of the cells per class code 1..4.
         empty_optical_months: calendar months without any Sentinel-2 scene.
+        history_years: years the scene's evolution (lake growth, slump retreat, each class's VV trend)
+            runs before ``start``: the imaged period is the last part of a longer one.
         workers: threads rendering and writing scenes (default: up to 2, the CPU count if lower).
 
     Raises:
@@ -107,6 +118,8 @@ def generate_demo_data(
     """
     if end < start:
         raise ValueError(f"demo period is empty: start {start} is after end {end}")
+    if history_years < 0:
+        raise ValueError(f"history_years must be >= 0 (demo.history_years), got {history_years}")
     if not 0.0 < labeled_fraction <= 1.0:
         raise ValueError(f"labeled_fraction must be in (0, 1], got {labeled_fraction}")
     if sar_revisit_days < 1 or optical_revisit_days < 1:
@@ -133,6 +146,7 @@ def generate_demo_data(
             cell_size_m=cell_size_m,
             margin_m=margin_m,
             class_fractions=class_fractions,
+            history_years=history_years,
             empty_optical_months=empty_optical_months,
             workers=workers or max(1, min(2, os.cpu_count() or 1)),
         )
@@ -172,13 +186,14 @@ def _generate_into(
     cell_size_m: float,
     margin_m: float,
     class_fractions: tuple[float, float, float, float],
+    history_years: int,
     empty_optical_months: tuple[int, ...],
     workers: int,
 ) -> None:
     t0 = time.perf_counter()
     scene = build_scene(
         grid=grid,
-        start=start,
+        start=_years_before(start, history_years),
         end=end,
         rng=_rng(seed, _SCENE),
         cell_size_m=cell_size_m,

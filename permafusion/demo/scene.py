@@ -31,81 +31,20 @@ import shapely
 from rasterio import features
 from scipy import ndimage
 
+from permafusion.demo.signatures import (
+    BORDER_BLEND_SIGMA_PX,
+    CELL_SD,
+    CLASS_PARAMS,
+    DEFAULT_CLASS_FRACTIONS,
+    PATCH_LOOKALIKE,
+    PATCH_SHARE,
+    PIXEL_PHASE_SD_DAYS,
+)
 from permafusion.geo.grid import GridSpec
 from permafusion.tasks.degradation.classes import DEGRADATION
 
 #: Pixel size of the scene (and of the sensors' 10 m bands), metres.
 SCENE_RESOLUTION = 10.0
-
-#: Share of the cells per class code (Table 1 of the PermaFusionNet paper: roughly 40/27/20/13 %).
-DEFAULT_CLASS_FRACTIONS: tuple[float, float, float, float] = (0.40, 0.27, 0.20, 0.13)
-
-#: Per-class mean of each signature parameter. dB values are Sentinel-1 gamma0; fractions are 0..1.
-#: vv_thaw: summer VV; freeze_drop: how much lower VV is on frozen ground; sar_wet_bump: late-summer VV/VH
-#: rise from a wet, deepening active layer; vh_offset: VH minus VV; vegfrac: green cover at the seasonal peak;
-#: wet: soil wetness (darkens SWIR most); wet_bump: extra late-summer wetness; soil_bright: soil albedo.
-CLASS_PARAMS: dict[int, dict[str, float]] = {
-    1: {
-        "vv_thaw": -10.0,
-        "freeze_drop": 5.0,
-        "sar_wet_bump": 0.3,
-        "vh_offset": -7.5,
-        "vegfrac": 0.55,
-        "wet": 0.10,
-        "wet_bump": 0.05,
-        "soil_bright": 1.0,
-    },
-    2: {
-        "vv_thaw": -10.0,
-        "freeze_drop": 4.6,
-        "sar_wet_bump": 3.0,
-        "vh_offset": -7.2,
-        "vegfrac": 0.47,
-        "wet": 0.15,
-        "wet_bump": 0.45,
-        "soil_bright": 0.97,
-    },
-    3: {
-        "vv_thaw": -10.8,
-        "freeze_drop": 3.5,
-        "sar_wet_bump": 0.8,
-        "vh_offset": -8.0,
-        "vegfrac": 0.35,
-        "wet": 0.25,
-        "wet_bump": 0.15,
-        "soil_bright": 1.05,
-    },
-    4: {
-        "vv_thaw": -8.8,
-        "freeze_drop": 0.8,
-        "sar_wet_bump": 0.8,
-        "vh_offset": -6.3,
-        "vegfrac": 0.78,
-        "wet": 0.42,
-        "wet_bump": 0.15,
-        "soil_bright": 0.90,
-    },
-}
-
-#: Standard deviation of each parameter between cells of the same class (natural site-to-site variety).
-CELL_SD: dict[str, float] = {
-    "vv_thaw": 0.8,
-    "freeze_drop": 0.7,
-    "sar_wet_bump": 0.45,
-    "vh_offset": 0.4,
-    "vegfrac": 0.07,
-    "wet": 0.06,
-    "wet_bump": 0.08,
-    "soil_bright": 0.06,
-}
-
-#: Within-cell patches that look like another class (cells are labelled by their dominant state, and real
-#: sites are heterogeneous): share of a cell's area, and which class the patches resemble.
-PATCH_SHARE = 0.12
-PATCH_LOOKALIKE: dict[int, int] = {1: 2, 2: 1, 3: 1, 4: 2}
-
-#: Gaussian sigma (pixels) that blends parameters across cell borders: mixed pixels, fuzzy boundaries.
-BORDER_BLEND_SIGMA_PX = 2.0
 
 
 def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale_px: float) -> np.ndarray:
@@ -148,6 +87,19 @@ def thaw_fraction(day: dt.date | dt.datetime) -> float:
     """Share of the ground that is thawed: 0 in winter, 1 in summer (thaw in May, refreeze in Oct-Nov)."""
     doy = _doy(day)
     return _sigmoid((doy - 140.0) / 7.0) * _sigmoid((300.0 - doy) / 7.0)
+
+
+def thaw_map(day: dt.date | dt.datetime, thaw_doy: np.ndarray, refreeze_doy: np.ndarray) -> np.ndarray:
+    """Per-pixel thawed share on ``day`` for per-pixel thaw and refreeze days (float32)."""
+    doy = np.float32(_doy(day))
+    x = np.clip((doy - thaw_doy) / np.float32(7.0), -30, 30)
+    y = np.clip((refreeze_doy - doy) / np.float32(7.0), -30, 30)
+    return (1.0 / (1.0 + np.exp(-x)) / (1.0 + np.exp(-y))).astype(np.float32)
+
+
+def peak_map(day: dt.date | dt.datetime, peak_doy: np.ndarray, width_days: float) -> np.ndarray:
+    """A Gaussian seasonal pulse per pixel, 1 on its own ``peak_doy``, ``width_days`` wide (float32)."""
+    return np.exp(-(((np.float32(_doy(day)) - peak_doy) / np.float32(width_days)) ** 2)).astype(np.float32)
 
 
 def greenness(day: dt.date | dt.datetime) -> float:
@@ -397,6 +349,8 @@ def build_scene(
     params["sar_wet_bump"] = np.clip(params["sar_wet_bump"], 0.0, None)
     params["soil_bright"] *= 1 + 0.06 * smooth_noise(rng, shape, 3)
     params["texture"] = smooth_noise(rng, shape, 2)
+    for name in ("thaw_doy", "refreeze_doy", "green_doy", "wet_doy"):
+        params[name] += PIXEL_PHASE_SD_DAYS * smooth_noise(rng, shape, 5)
     params = {k: v.astype(np.float32) for k, v in params.items()}
 
     # --- water and slump scars as onset maps ----------------------------------------------------------

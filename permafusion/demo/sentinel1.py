@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 from affine import Affine
 
-from permafusion.demo.scene import DemoScene, late_summer, smooth_noise, thaw_fraction
+from permafusion.demo.scene import DemoScene, peak_map, smooth_noise, thaw_fraction, thaw_map
 
 #: Nodata value of PC's sentinel-1-rtc assets (their ``raster:bands``).
 S1_NODATA = -32768.0
@@ -233,8 +233,9 @@ def render_s1(
     win = (raster.rows, raster.cols)
     shape = raster.shape
     p = {name: arr[win] for name, arr in scene.params.items()}
-    thaw = thaw_fraction(acq.start)
-    late = late_summer(acq.start)
+    thaw = thaw_fraction(acq.start)  # scene-wide: lakes, rain
+    ground_thaw = thaw_map(acq.start, p["thaw_doy"], p["refreeze_doy"])  # per pixel: the class's dates
+    wetting = peak_map(acq.start, p["wet_doy"], 25.0)
     years = scene.years_since_start(acq.start)
 
     # Residual terrain effect after RTC: slopes facing the sensor stay a little brighter. Ascending passes
@@ -246,8 +247,9 @@ def render_s1(
 
     land = (
         p["vv_thaw"]
-        - p["freeze_drop"] * (1.0 - thaw)
-        + p["sar_wet_bump"] * late
+        - p["freeze_drop"] * (1.0 - ground_thaw)
+        + p["sar_wet_bump"] * wetting
+        + p["sar_trend"] * np.float32(years)
         + 0.08 * facing
         + rain
         + (offset + (0.3 if acq.orbit_state == "ascending" else 0.0))

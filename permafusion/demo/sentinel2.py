@@ -26,8 +26,7 @@ import shapely
 
 from permafusion.demo.scene import (
     DemoScene,
-    greenness,
-    late_summer,
+    peak_map,
     smooth_noise,
     snow_probability,
     thaw_fraction,
@@ -287,10 +286,12 @@ def render_s2(scene: DemoScene, acq: S2Acquisition, rng: np.random.Generator, *,
     h, w = scene.world.shape
     h2, w2 = h // 2, w // 2
     when = acq.sensed
-    thaw, green, late = thaw_fraction(when), greenness(when), late_summer(when)
+    thaw = thaw_fraction(when)  # scene-wide: lake ice
     years = scene.years_since_start(when)
     zenith, azimuth = solar_angles(when, lat)
     p = scene.params
+    green = peak_map(when, p["green_doy"], 40.0)  # per pixel: the class's own timing
+    late = peak_map(when, p["wet_doy"], 25.0)
 
     # --- surface reflectance (6, h, w) -------------------------------------------------------------
     veg = p["vegfrac"] * green

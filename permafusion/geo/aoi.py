@@ -40,6 +40,8 @@ class AOI:
         catalog: the STAC source.
         labels: GeoPackage of ground-truth polygons, or None when the AOI has none.
         source: the file the settings came from (named in error messages).
+        years: calendar years mapped each on its own (from its January..December composites) with the
+            same model, in increasing order; empty: only the period is mapped.
     """
 
     name: str
@@ -49,6 +51,7 @@ class AOI:
     catalog: Catalog
     labels: str | None = None
     source: str = "<config>"
+    years: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         west, south, east, north = self.bbox
@@ -71,6 +74,11 @@ class AOI:
             raise AOIError(f"bbox {list(self.bbox)} {where} leaves the UTM range (80°S..84°N): fix `bbox`")
         if self.end <= self.start:
             raise AOIError(f"`end` {self.end} is not after `start` {self.start} {where}: fix the period")
+        if list(self.years) != sorted(set(self.years)) or len(self.years) == 1:
+            raise AOIError(
+                f"`years` {list(self.years)} {where} must list two or more different years in increasing "
+                "order (e.g. [2019, 2023]), or be left out"
+            )
         if self.catalog.kind == "stac_api" and not self.catalog.url:
             raise AOIError(f"`catalog.url` is missing {where}: a stac_api catalog needs the API's URL")
 
@@ -83,13 +91,32 @@ class AOI:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return months
 
+    def year_months(self, year: int) -> list[str]:
+        """The months of one of the mapped ``years``, January to December, as 'YYYY-MM'."""
+        return [f"{year:04d}-{month:02d}" for month in range(1, 13)]
+
+    def all_months(self) -> list[str]:
+        """Every month imagery is needed for: the period's and those of the mapped ``years``, in order."""
+        return sorted({*self.months(), *(m for year in self.years for m in self.year_months(year))})
+
+    def first_and_last_day(self) -> tuple[dt.date, dt.date]:
+        """The first and last day imagery is needed for (the period and the mapped years together)."""
+        if not self.years:
+            return self.start, self.end
+        return min(self.start, dt.date(self.years[0], 1, 1)), max(self.end, dt.date(self.years[-1], 12, 31))
+
     def datetime_range(self, month: str | None = None) -> str:
-        """The period, or one month of it ("YYYY-MM", clipped to the period), as a STAC datetime interval."""
+        """The period, or one month ("YYYY-MM") of it or of a mapped year, as a STAC datetime interval; a
+        month of the period is clipped to the period, unless it is also a month of a mapped year."""
         start, end = self.start, self.end
         if month is not None:
-            if month not in self.months():
+            if month not in self.all_months():
                 period = f"{self.start}..{self.end}"
-                raise AOIError(f"month {month} is outside the period {period} of {self.source}")
+                raise AOIError(
+                    f"month {month} is outside the period {period} and the `years` of {self.source}"
+                )
+            if int(month[:4]) in self.years:  # a month of a mapped year: the whole calendar month
+                start, end = dt.date.min, dt.date.max
             year, number = (int(part) for part in month.split("-"))
             first = dt.date(year, number, 1)
             after = dt.date(year + number // 12, number % 12 + 1, 1)
@@ -147,4 +174,5 @@ def aoi_from_mapping(
         catalog=catalog,
         labels=settings.get("labels"),
         source=source,
+        years=tuple(int(year) for year in settings.get("years") or ()),
     )

@@ -30,6 +30,7 @@ import torch
 
 from permafusion.core.devices import autocast, autocast_dtype, resolve_device
 from permafusion.core.files import write_csv
+from permafusion.core.progress import Progress, eta
 from permafusion.learn.runtime import Processes, epoch_seed
 from permafusion.learn.settings import LoopSettings
 from permafusion.learn.state import (
@@ -73,19 +74,6 @@ class RunFiles:
         return state_path(self.checkpoint)
 
 
-def eta(elapsed_s: float, done: int, left: int) -> str:
-    """'ETA 3 min 20 s' for ``left`` more epochs at the mean pace of the ``done`` ones (one line per epoch,
-    readable in a cluster job's log file, where a progress bar's carriage returns are not)."""
-    if left <= 0:
-        return "done"
-    seconds = round(elapsed_s / max(done, 1) * left)
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"ETA {hours} h {minutes} min"
-    return f"ETA {minutes} min {seconds} s" if minutes else f"ETA {seconds} s"
-
-
 def _score(report: Mapping[str, Any], task: TrainingTask) -> float:
     value = report.get(task.monitor)
     if value is None or not math.isfinite(value):
@@ -115,15 +103,23 @@ def _train_epoch(
     device: torch.device,
     amp: torch.dtype | None,
     procs: Processes,
+    log: logging.Logger = LOG,
 ) -> float:
-    """One pass over the shuffled training samples; the mean loss per sample over all processes."""
+    """One pass over the shuffled training samples; the mean loss per sample over all processes.
+
+    A long epoch logs its batches done every minute (see :class:`permafusion.core.progress.Progress`).
+    """
     model.train()
     rng = np.random.default_rng([settings.seed, epoch, procs.rank])
     generator = torch.Generator(device=device)
     generator.manual_seed(epoch_seed(settings.seed, epoch, procs.rank))
     total, count = 0.0, 0
     size = task.sizes()[0]
-    for idx in procs.local_batches(size, batch_size=settings.batch_size, seed=settings.seed, epoch=epoch):
+    batches = list(procs.local_batches(size, batch_size=settings.batch_size, seed=settings.seed, epoch=epoch))
+    progress = Progress(
+        len(batches), label=f"epoch {epoch}/{settings.epochs} batches", log=log, every_s=60.0, final=False
+    )
+    for idx in batches:
         batch = task.train_batch(idx, rng=rng, generator=generator)
         optimizer.zero_grad(set_to_none=True)
         with autocast(device, amp):
@@ -135,6 +131,7 @@ def _train_epoch(
         optimizer.step()
         total += float(loss.detach()) * len(idx)
         count += len(idx)
+        progress.advance()
     summed = procs.all_sum(np.array([total, count]), device)
     return float(summed[0] / summed[1])
 
@@ -349,6 +346,7 @@ def fit(
                 device=device,
                 amp=amp,
                 procs=procs,
+                log=log,
             )
             scheduler.step()
             val_loss, report = validate(model, task, settings=settings, device=device, amp=amp, procs=procs)

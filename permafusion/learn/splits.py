@@ -31,6 +31,7 @@ def assign_splits(
     *,
     seed: int,
     strata: Sequence[Any] | None = None,
+    weights: Sequence[float] | None = None,
 ) -> dict[Any, str]:
     """Give each block one split so that, per stratum, patch counts approach ``fractions``.
 
@@ -44,9 +45,16 @@ def assign_splits(
         fractions: target share of patches per split.
         seed: seed of the shuffle.
         strata: the stratum of each patch; None treats all patches alike.
+        weights: the weight of each sample (e.g. its labelled pixels) in the shares; None counts samples.
     """
-    frame = pd.DataFrame({"block": list(blocks), "stratum": list(strata) if strata is not None else 0})
-    per_block = pd.crosstab(frame["block"], frame["stratum"])
+    frame = pd.DataFrame(
+        {
+            "block": list(blocks),
+            "stratum": list(strata) if strata is not None else 0,
+            "weight": list(weights) if weights is not None else 1,
+        }
+    )
+    per_block = pd.crosstab(frame["block"], frame["stratum"], values=frame["weight"], aggfunc="sum").fillna(0)
     order = list(per_block.index)
     np.random.default_rng(seed).shuffle(order)
     # big blocks first (stable sort keeps the shuffle among equals): small ones then even out the shares

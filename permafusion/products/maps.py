@@ -17,6 +17,7 @@ from rasterio.warp import reproject
 from permafusion.core.classes import NODATA, ClassScheme
 from permafusion.core.files import atomic_write, write_text
 from permafusion.geo.grid import GridSpec
+from permafusion.products.rasters import block_windows, mosaic_to_cog
 
 
 def write_class_cog(classes: np.ndarray, grid: GridSpec, path: str | Path, *, scheme: ClassScheme) -> None:
@@ -117,30 +118,43 @@ def read_class_map(path: str | Path) -> tuple[np.ndarray, GridSpec]:
         return dataset.read(1), grid
 
 
-def mosaic_class_maps(paths: Sequence[str | Path], grid: GridSpec) -> np.ndarray:
-    """Place tile class maps on the AOI grid; tiles in another UTM zone are reprojected (nearest)."""
-    mosaic = np.zeros(grid.shape, dtype=np.uint8)
-    for path in paths:
-        with rasterio.open(path) as dataset:
-            reproject(
-                source=rasterio.band(dataset, 1),
-                destination=mosaic,
-                dst_transform=grid.transform,
-                dst_crs=grid.crs,
-                dst_nodata=NODATA,
-                src_nodata=NODATA,
-                resampling=Resampling.nearest,
-                init_dest_nodata=False,
-            )
-    return mosaic
+def mosaic_class_maps(paths: Sequence[str | Path], grid: GridSpec, path: str | Path) -> None:
+    """Mosaic tile class maps onto the AOI grid as a COG, window by window (see
+    :func:`permafusion.products.rasters.mosaic_to_cog`); tiles in another UTM zone are reprojected
+    (nearest). The first tile's colour table and class names are kept."""
+    mosaic_to_cog(paths, grid, path, resampling=Resampling.nearest)
+
+
+def class_pixel_counts(path: str | Path, codes: Sequence[int]) -> dict[int, int]:
+    """Pixels per class code of a class map, counted block by block (the map is never read whole)."""
+    counts = dict.fromkeys(codes, 0)
+    top = max(codes) + 1
+    for _, values in block_windows(path):
+        found = np.bincount(values.ravel(), minlength=top)
+        for code in codes:
+            counts[code] += int(found[code])
+    return counts
+
+
+def area_of_class_map(path: str | Path, *, scheme: ClassScheme) -> pd.DataFrame:
+    """:func:`area_by_class` of a class map file, counted block by block."""
+    with rasterio.open(path) as dataset:
+        resolution = dataset.res[0]
+    counts = class_pixel_counts(path, (NODATA, *scheme.codes))
+    return _area_table(counts, resolution, scheme=scheme)
 
 
 def area_by_class(classes: np.ndarray, resolution: float, *, scheme: ClassScheme) -> pd.DataFrame:
     """Pixels and km² per class code, no data included as code 0."""
+    counts = {code: int((classes == code).sum()) for code in (NODATA, *scheme.codes)}
+    return _area_table(counts, resolution, scheme=scheme)
+
+
+def _area_table(counts: dict[int, int], resolution: float, *, scheme: ClassScheme) -> pd.DataFrame:
     pixel_km2 = resolution * resolution / 1e6
     rows = [
-        {"class_code": code, "class_name": name, "pixels": int((classes == code).sum())}
-        for code, name in ((c, scheme.name_of(c)) for c in (NODATA, *scheme.codes))
+        {"class_code": code, "class_name": scheme.name_of(code), "pixels": counts[code]}
+        for code in (NODATA, *scheme.codes)
     ]
     table = pd.DataFrame(rows)
     table["area_km2"] = (table["pixels"] * pixel_km2).round(4)

@@ -75,3 +75,27 @@ def test_smooth_noise_is_normalised_and_seeded():
     assert a.shape == (100, 120) and a.dtype == np.float32
     assert abs(float(a.mean())) < 1e-4 and abs(float(a.std()) - 1) < 1e-3
     np.testing.assert_array_equal(a, b)
+
+
+def test_order_control_classes_share_values_and_differ_in_order() -> None:
+    """Classes 1 and 2 share every level parameter and their thaw dates; only the wetting peak moves, so
+    their SAR land signal runs through about the same values in another order."""
+    import datetime as dt
+
+    import numpy as np
+
+    from permafusion.demo.scene import CLASS_PARAMS, peak_map, thaw_map
+
+    one, two = CLASS_PARAMS[1], CLASS_PARAMS[2]
+    assert {k for k in one if one[k] != two[k]} == {"wet_doy"}
+
+    def vv(params: dict[str, float], day: dt.date) -> float:
+        thaw = thaw_map(day, np.float32(params["thaw_doy"]), np.float32(params["refreeze_doy"]))
+        wet = peak_map(day, np.float32(params["wet_doy"]), 25.0)
+        return float(params["vv_thaw"] - params["freeze_drop"] * (1 - thaw) + params["sar_wet_bump"] * wet)
+
+    days = [dt.date(2023, m, 15) for m in range(1, 13)]
+    a, b = np.array([vv(one, d) for d in days]), np.array([vv(two, d) for d in days])
+    assert abs(a.mean() - b.mean()) < 0.15 and abs(a.max() - b.max()) < 0.15
+    assert int(a.argmax()) == 8 and int(b.argmax()) == 5  # September against June
+    assert np.abs(a - b).max() > 1.5

@@ -55,6 +55,25 @@ def test_bad_aoi_settings_name_what_to_fix(change, message):
     assert "config/aois/x.yaml" in str(error.value) or message == "YYYY-MM-DD"
 
 
+def test_mapped_years_add_their_calendar_months_to_the_imagery_needed():
+    aoi = aoi_from_mapping({**BASE, "start": "2023-03-15", "years": [2019, 2023]})
+    assert aoi.years == (2019, 2023) and aoi.months()[0] == "2023-03"
+    assert aoi.all_months() == [f"{y}-{m:02d}" for y in (2019, 2023) for m in range(1, 13)]
+    assert aoi.first_and_last_day() == (dt.date(2019, 1, 1), dt.date(2023, 12, 31))
+    assert aoi.datetime_range("2019-02") == "2019-02-01T00:00:00Z/2019-02-28T23:59:59Z"
+    # a month of the period and of a mapped year is read whole: the year's map uses the whole month
+    assert aoi.datetime_range("2023-03") == "2023-03-01T00:00:00Z/2023-03-31T23:59:59Z"
+    with pytest.raises(AOIError, match="outside the period .* and the `years`"):
+        aoi.datetime_range("2020-05")
+    assert aoi_from_mapping(BASE).first_and_last_day() == (dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+
+
+@pytest.mark.parametrize("years", [[2023], [2023, 2019], [2019, 2019]])
+def test_years_must_be_two_or_more_in_order(years):
+    with pytest.raises(AOIError, match=r"`years` .* in config/aois/x.yaml .* increasing order"):
+        aoi_from_mapping({**BASE, "years": years}, source="config/aois/x.yaml")
+
+
 def test_full_extent_needs_full_bbox():
     with pytest.raises(AOIError, match="full_bbox"):
         aoi_from_mapping(BASE, extent="full")

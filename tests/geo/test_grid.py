@@ -1,7 +1,7 @@
 import pytest
 
 from permafusion.geo.grid import GridSpec, grid_for_bbox, utm_epsg
-from permafusion.geo.tiles import map_grid, processing_tiles
+from permafusion.geo.tiles import map_grid, processing_tiles, zone_grids
 
 
 def test_gridspec_derives_transform_and_shape():
@@ -45,11 +45,39 @@ def test_tiles_stay_in_one_zone_have_stable_names_and_cover_the_aoi():
     assert all(larger[t.name].grid == t.grid for t in interior)
 
 
-def test_tiles_split_at_utm_zone_boundaries():
+def test_tiles_split_at_utm_zone_boundaries_and_each_zone_gets_its_own_map_grid():
     tiles = processing_tiles((89.9, 34.0, 90.1, 34.1), tile_size_px=10240)
     assert {t.grid.epsg for t in tiles} == {32645, 32646}
-    grid = map_grid(tiles, (89.9, 34.0, 90.1, 34.1))
-    assert grid.epsg == 32646  # centre at 90.0 E belongs to zone 46
+    grids = zone_grids(tiles)
+    assert list(grids) == [32645, 32646]
+    for epsg, grid in grids.items():
+        assert grid == map_grid([t for t in tiles if t.grid.epsg == epsg])
+    with pytest.raises(ValueError, match=r"2 UTM zones \(32645, 32646\).*zone_grids"):
+        map_grid(tiles)
+
+
+def test_whole_arctic_tiles_only_where_the_aoi_is_and_maps_stay_in_their_zone():
+    bbox = (-180.0, 60.0, 180.0, 84.0)
+    tiles = processing_tiles(bbox, tile_size_px=10240)
+    # the zones' bounding rectangles hold 6,720 tiles; 5,100 of them meet the AOI's trapezoids
+    assert len(tiles) == 5100
+    grids = zone_grids(tiles)
+    assert len(grids) == 60
+    # a zone's map is its own 6 degrees: ~335 km wide at 60 N, not a grid stretched over the pole
+    widest = max(grid.shape[1] for grid in grids.values())
+    assert widest * 10 < 400_000
+    # every pixel of the AOI is in some tile: a point on the AOI's southern edge and one near the pole
+    from pyproj import Transformer
+
+    for lon, lat in ((14.5, 60.0), (15.0, 83.99)):
+        epsg = 32633
+        x, y = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True).transform(lon, lat)
+        assert any(
+            t.grid.epsg == epsg
+            and t.grid.bounds[0] <= x <= t.grid.bounds[2]
+            and t.grid.bounds[1] <= y <= t.grid.bounds[3]
+            for t in tiles
+        )
 
 
 def test_full_tibet_tiling_is_fast_enough_for_a_dry_run():

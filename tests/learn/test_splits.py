@@ -118,3 +118,16 @@ def test_time_split_keeps_the_future_out_of_training() -> None:
     assert set(split[dates >= "2023-01-01"]) == {"test"}
     with pytest.raises(ValueError, match="must come after"):
         time_split(dates, val_start="2023-01-01", test_start="2022-01-01")
+
+
+def test_weights_make_the_shares_shares_of_weight():
+    from permafusion.learn.splits import assign_splits
+
+    groups = [f"g{i}" for i in range(30)]
+    weights = [float(1 + (7 * i) % 30) ** 2 for i in range(30)]  # regions of very different sizes
+    fractions = {"train": 0.6, "val": 0.2, "test": 0.2}
+    result = assign_splits(groups, fractions, seed=0, weights=weights)
+    total = sum(weights)
+    for split, target in fractions.items():
+        share = sum(w for g, w in zip(groups, weights, strict=True) if result[g] == split) / total
+        assert abs(share - target) < 0.05, (split, share)

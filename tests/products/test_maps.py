@@ -1,8 +1,14 @@
 import numpy as np
 import rasterio
+from rio_cogeo.cogeo import cog_validate
 
 from permafusion.geo.grid import GridSpec
-from permafusion.products.maps import area_by_class, mosaic_class_maps, write_class_cog
+from permafusion.products.maps import (
+    area_by_class,
+    area_of_class_map,
+    mosaic_class_maps,
+    write_class_cog,
+)
 from permafusion.products.quicklook import plot_quicklook
 from permafusion.tasks.degradation.classes import DEGRADATION
 
@@ -43,9 +49,31 @@ def test_area_by_class_counts_pixels_and_square_kilometres():
 def test_mosaic_places_tiles_on_the_aoi_grid(tmp_path):
     left = GridSpec(32646, (488000.0, 3850000.0, 489280.0, 3852560.0), 10.0)
     write_class_cog(_classes()[:, :128], left, tmp_path / "a.tif", scheme=DEGRADATION)
-    mosaic = mosaic_class_maps([tmp_path / "a.tif"], GRID)
-    np.testing.assert_array_equal(mosaic[:, :128], _classes()[:, :128])
-    assert (mosaic[:, 128:] == 0).all()
+    right = GridSpec(32646, (489280.0, 3850000.0, 490560.0, 3852560.0), 10.0)
+    write_class_cog(_classes()[:, 128:], right, tmp_path / "b.tif", scheme=DEGRADATION)
+    mosaic_class_maps([tmp_path / "a.tif", tmp_path / "b.tif"], GRID, tmp_path / "map.tif")
+    valid, errors, _ = cog_validate(str(tmp_path / "map.tif"))
+    assert valid, errors
+    with rasterio.open(tmp_path / "map.tif") as dataset:
+        assert dataset.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert dataset.colormap(1)[3][:3] == (253, 174, 97)
+        assert dataset.tags(1)["CLASS_4"] == "complete degradation / talik"
+        np.testing.assert_array_equal(dataset.read(1), _classes())
+    counted = area_of_class_map(tmp_path / "map.tif", scheme=DEGRADATION)
+    assert counted.equals(area_by_class(_classes(), 10.0, scheme=DEGRADATION))
+
+
+def test_mosaic_reprojects_a_tile_of_another_zone_without_overwriting(tmp_path):
+    write_class_cog(_classes(), GRID, tmp_path / "a.tif", scheme=DEGRADATION)
+    # the same area in the neighbouring zone (32645): reprojected, it fills only pixels still empty
+    other = GridSpec(32645, (1036000.0, 3864000.0, 1041000.0, 3870000.0), 10.0)
+    write_class_cog(np.full(other.shape, 2, np.uint8), other, tmp_path / "b.tif", scheme=DEGRADATION)
+    mosaic_class_maps([tmp_path / "a.tif", tmp_path / "b.tif"], GRID, tmp_path / "map.tif")
+    with rasterio.open(tmp_path / "map.tif") as dataset:
+        mosaic = dataset.read(1)
+    keep = _classes() > 0
+    np.testing.assert_array_equal(mosaic[keep], _classes()[keep])
+    assert (mosaic[~keep] == 2).all()
 
 
 def test_quicklook_is_written(tmp_path):

@@ -1,5 +1,7 @@
 # Config, the AOI and path helpers: settings are read and validated here, once, with every default from
 # workflow/schemas; rules get narrow slices of them through params.
+import sys
+from collections import defaultdict
 from pathlib import Path
 
 import yaml
@@ -8,11 +10,12 @@ from snakemake.utils import validate
 
 from permafusion.core.cluster import attempt_scaled, gpu_model_for, gpus_for
 from permafusion.geo.aoi import AOIError, aoi_from_mapping
-from permafusion.geo.tiles import map_grid, processing_tiles
+from permafusion.geo.plan import PlanTooLarge, RunSize, check_run_size, tiles_in_zones
+from permafusion.geo.tiles import map_grid, processing_tiles, zone_grids
 
 # sections of config/config.yaml an AOI file may override
-OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "experiments",
-                        "soil_temperature", "rts")
+OVERRIDABLE_SECTIONS = ("search", "composite", "sar", "optical", "patches", "train", "predict", "vectors",
+                        "experiments", "soil_temperature", "rts")
 # tasks on point time series: their AOIs list stations, not a bbox and a catalog, and no raster stage runs
 STATION_TASKS = ("soil_temperature",)
 
@@ -72,8 +75,20 @@ if RASTER_TASK:
         raise WorkflowError(str(error)) from None
 
     MONTHS = AOI.months()
-    TILES = {tile.name: tile for tile in processing_tiles(AOI.bbox, tile_size_px=config["tile_size_px"],
-                                                          resolution=config["resolution"])}
+    # calendar years mapped each on its own with the same model (`years:`), and the change between them
+    YEARS = list(AOI.years)
+    AOI_TILES = processing_tiles(AOI.bbox, tile_size_px=config["tile_size_px"], resolution=config["resolution"])
+    try:  # `zones` runs part of an AOI of several UTM zones
+        TILES = {tile.name: tile for tile in tiles_in_zones(AOI_TILES, [int(z) for z in config["zones"]],
+                                                                   source=str(AOI_FILE))}
+    except ValueError as error:
+        raise WorkflowError(str(error)) from None
+    # one map per UTM zone: an AOI of several zones has map/<EPSG>/..., also when run a zone at a time
+    ZONE_GRIDS = zone_grids(list(TILES.values()))
+    ZONED_MAPS = len({tile.grid.epsg for tile in AOI_TILES}) > 1
+    ZONE_TILES = defaultdict(list)
+    for _name, _tile in TILES.items():
+        ZONE_TILES[_tile.grid.epsg].append(_name)
     # only `{results}` is substituted, so a path may hold other braces
     LABELS = (AOI_SETTINGS.get("labels") or "").replace("{results}", RESULTS) or None
     # a local catalog folder (`catalog: {kind: local, path: DIR}`), served by rustac for every search
@@ -91,6 +106,8 @@ wildcard_constraints:
     tile="[0-9]+_[0-9]+_[0-9]+",
     sensor="sar|optical",
     month="[0-9]{4}-[0-9]{2}",
+    year="[0-9]{4}",
+    later="[0-9]{4}",
 
 
 # ------------------------------------------------------------------------------------------------ paths
@@ -112,9 +129,9 @@ def aoi_path(*parts):
     return str(Path(RESULTS, AOI_SETTINGS["name"], *parts))
 
 
-def composite_paths(tile, sensor):
-    """A tile's monthly composite stores of one sensor, in time order."""
-    return [aoi_path("composites", tile, sensor, f"{month}.zarr") for month in MONTHS]
+def composite_paths(tile, sensor, months=None):
+    """A tile's monthly composite stores of one sensor, in time order: of the period, or of ``months``."""
+    return [aoi_path("composites", tile, sensor, f"{month}.zarr") for month in (months or MONTHS)]
 
 
 def all_composites(sensor):
@@ -125,6 +142,33 @@ def all_composites(sensor):
 def per_tile_files(pattern):
     """One file per tile from a pattern with a `{tile}` field, in the order of TILES."""
     return [aoi_path(pattern.format(tile=tile)) for tile in TILES]
+
+
+def map_file(name, epsg=None):
+    """A map product: map/<name> for an AOI in one UTM zone, map/<EPSG>/<name> per zone otherwise."""
+    return aoi_path("map", str(epsg), name) if ZONED_MAPS else aoi_path("map", name)
+
+
+def map_files(*names):
+    """The map products of every zone of the run."""
+    if not ZONED_MAPS:
+        return [map_file(name) for name in names]
+    return [map_file(name, epsg) for epsg in ZONE_GRIDS for name in names]
+
+
+def check_plan(*, jobs_per_tile, jobs_per_zone, jobs_per_run):
+    """State the run's tiles and jobs before Snakemake plans them, and refuse more than `max_jobs`.
+
+    Each task counts its own jobs: per tile, per zone map, per run.
+    """
+    size = RunSize.of_tiles(list(TILES.values()), jobs_per_tile=jobs_per_tile, jobs_per_zone=jobs_per_zone,
+                            jobs_per_run=jobs_per_run)
+    print(size.summary(AOI.name), file=sys.stderr)
+    try:
+        check_run_size(size, max_jobs=config["max_jobs"], aoi=AOI.name, source=str(AOI_FILE))
+    except PlanTooLarge as error:
+        raise WorkflowError(str(error)) from None
+    return size
 
 
 def terrain_paths():
@@ -197,12 +241,60 @@ def get_tile_composites(sensor):
     return inputs
 
 
+def get_year_composites(sensor):
+    """A tile's composites of one of the mapped `years` (January to December)."""
+
+    def inputs(wildcards):
+        return composite_paths(wildcards.tile, sensor, AOI.year_months(int(wildcards.year)))
+
+    return inputs
+
+
+def get_year_tile_maps(wildcards):
+    """The tiles' class maps of one mapped year, in the order of TILES."""
+    return [aoi_path("predict", wildcards.year, f"{tile}.tif") for tile in TILES]
+
+
+def year_pairs():
+    """Consecutive mapped years, (earlier, later), for the change maps."""
+    return list(zip(YEARS[:-1], YEARS[1:]))
+
+
 def get_tile_grid(wildcards):
     return TILES[wildcards.tile].grid.to_mapping()
 
 
-def get_map_grid():
-    return map_grid(list(TILES.values()), AOI.bbox).to_mapping()
+def get_tile_position(wildcards):
+    """'3/16': the tile's place among the AOI's tiles, for progress in its job's log."""
+    return f"{list(TILES).index(wildcards.tile) + 1}/{len(TILES)}"
+
+
+def get_map_grid(wildcards=None):
+    """The grid of the AOI's one map (an AOI in one UTM zone)."""
+    try:
+        return map_grid(list(TILES.values())).to_mapping()
+    except ValueError as error:
+        raise WorkflowError(f"AOI {AOI_FILE}: {error}") from None
+
+
+def get_zone_map_grid(wildcards):
+    return ZONE_GRIDS[int(wildcards.epsg)].to_mapping()
+
+
+def get_zone_tiles(wildcards):
+    return ZONE_TILES[int(wildcards.epsg)]
+
+
+def get_zone_predictions(wildcards):
+    return [aoi_path("predict", f"{tile}.tif") for tile in ZONE_TILES[int(wildcards.epsg)]]
+
+
+def get_zone_optical(wildcards):
+    return [path for tile in ZONE_TILES[int(wildcards.epsg)] for path in composite_paths(tile, "optical")]
+
+
+def get_zone_vectors(wildcards):
+    return [aoi_path("vectors", f"{tile}.parquet") for tile in ZONE_TILES[int(wildcards.epsg)]]
 
 
 def get_labels_file(wildcards):

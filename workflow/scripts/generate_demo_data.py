@@ -18,5 +18,8 @@ generate_demo_data(
     start=dt.date.fromisoformat(snakemake.params.start),
     end=dt.date.fromisoformat(snakemake.params.end),
     seed=snakemake.params.seed,
+    history_years=snakemake.params.history_years,
+    cell_size_m=float(snakemake.params.cell_size_m),
+    labeled_fraction=float(snakemake.params.labeled_fraction),
     out_dir=out_dir,
 )

@@ -18,6 +18,11 @@ from permafusion.tasks.degradation.patch_store import OPTICAL_BANDS, SAR_BANDS
 
 TASK = "degradation"
 
+#: Version of what a checkpoint's network reads and how it is built. 2: PermaFusionNet takes a validity
+#: mask per branch, a layer-normalised ConvLSTM and an attention readout (checkpoints of format 1, or
+#: without one, were built without them and are refused rather than loaded into a different network).
+MODEL_FORMAT = 2
+
 
 def model_card(*, time_steps: int, training: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The card of a model trained on ``time_steps`` months (plain types, ``weights_only``-safe).
@@ -32,9 +37,26 @@ def model_card(*, time_steps: int, training: Mapping[str, Any] | None = None) ->
         "classes": DEGRADATION.to_mapping(),
         "bands": {"sar": list(SAR_BANDS), "optical": list(OPTICAL_BANDS)},
         "time_steps": time_steps,
+        "model_format": MODEL_FORMAT,
         "training": dict(training or {}),
         "package_version": permafusion.__version__,
     }
+
+
+def check_model_format(payload: Mapping[str, Any], *, path: str | Path) -> None:
+    """Refuse a checkpoint written for another :data:`MODEL_FORMAT`, saying what to do.
+
+    Raises:
+        ValueError: the checkpoint's card records no or another model format.
+    """
+    card = payload.get("card")
+    found = card.get("model_format", 1) if isinstance(card, Mapping) else 1
+    if found != MODEL_FORMAT:
+        raise ValueError(
+            f"checkpoint {path} is of model format {found}, this version of permafusion reads format "
+            f"{MODEL_FORMAT} (networks with validity-mask inputs and a normalised ConvLSTM): retrain it "
+            "(snakemake --forcerun train), or map with the permafusion version that wrote it"
+        )
 
 
 def check_card(payload: Mapping[str, Any], *, path: str | Path, time_steps: int) -> dict[str, Any]:

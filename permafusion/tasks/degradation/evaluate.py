@@ -1,5 +1,6 @@
 """Test-split evaluation of a checkpoint (or of any per-patch classifier, see :func:`evaluate_predictor`)
-against a majority-class baseline, with bootstrap intervals over patches."""
+against a majority-class baseline, with bootstrap intervals over patches, or over labelled regions (patches
+sharing a region resampled together) when the patches are split by region."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import torch
 
 from permafusion.core.classes import NODATA
 from permafusion.learn.bootstrap import bootstrap_ci
 from permafusion.learn.metrics import metrics_report, per_patch_confusion
 from permafusion.tasks.degradation.classes import DEGRADATION
-from permafusion.tasks.degradation.patch_store import PatchArrays, read_patches, read_split_ids
+from permafusion.tasks.degradation.patch_store import (
+    PatchArrays,
+    read_patches,
+    read_split_ids,
+    region_clusters,
+)
 from permafusion.tasks.degradation.predict import load_model, predict_patches
 
 #: Patches read and classified at a time (bounds memory on large splits).
@@ -103,8 +110,11 @@ def evaluate_predictor(
     if cm_model.sum() == 0:
         raise ValueError(f"the {split!r} split of {index} has no labeled pixel: nothing to score")
 
+    units = region_clusters(pd.read_csv(index), ids[split])
+
     def scored(cms: np.ndarray) -> dict[str, Any]:
-        ci = bootstrap_ci(cms, n_boot=n_boot, seed=seed, scheme=DEGRADATION) if n_boot > 0 else None
+        per_unit = cms if units is None else np.stack([cms[units == u].sum(axis=0) for u in np.unique(units)])
+        ci = bootstrap_ci(per_unit, n_boot=n_boot, seed=seed, scheme=DEGRADATION) if n_boot > 0 else None
         return {**metrics_report(cms.sum(axis=0), scheme=DEGRADATION), "ci95": ci}
 
     result: dict[str, Any] = {
@@ -112,7 +122,13 @@ def evaluate_predictor(
         "patches": len(ids[split]),
         "pixels": int(pixels),
         "labeled_pixels": int(cm_model.sum()),
-        "bootstrap": {"n_boot": n_boot, "seed": seed, "unit": "patch", "level": 0.95},
+        "bootstrap": {
+            "n_boot": n_boot,
+            "seed": seed,
+            "unit": "patch" if units is None else "labelled regions (patches sharing a region together)",
+            "units": len(ids[split]) if units is None else int(units.max()) + 1,
+            "level": 0.95,
+        },
         "model": scored(cms_model),
         "majority_baseline": {
             "name": "majority class of the train split",

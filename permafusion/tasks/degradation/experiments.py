@@ -171,6 +171,7 @@ def evaluate_experiment(
     device: str = "cpu",
     n_boot: int = 1000,
     seed: int = 0,
+    diagnostics: bool = True,
 ) -> dict[str, Any]:
     """Score one method's trained model on a split, as :func:`.evaluate.evaluate` scores the main model.
 
@@ -183,11 +184,14 @@ def evaluate_experiment(
         device: for networks: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         n_boot: bootstrap replicates over patches.
         seed: bootstrap seed (the same for every method, so intervals and differences are paired).
+        diagnostics: for networks, also score the split with months permuted and with the recurrence
+            zeroed (:func:`permafusion.tasks.degradation.diagnostics.temporal_diagnostics`).
 
     Returns:
         The dict of :func:`permafusion.tasks.degradation.evaluate.evaluate` with ``"method"``,
-        ``"model_file"``, and the per-patch matrices (``"patch_ids"``, ``"patch_confusion"``) that
-        :mod:`permafusion.tasks.degradation.tables` uses for paired differences.
+        ``"model_file"``, the per-patch matrices (``"patch_ids"``, ``"patch_confusion"``) that
+        :mod:`permafusion.tasks.degradation.tables` uses for paired differences, and for networks
+        ``"temporal_diagnostics"``.
 
     Raises:
         ValueError: for an unknown method (and see :func:`permafusion.tasks.degradation.evaluate.evaluate`).
@@ -227,4 +231,16 @@ def evaluate_experiment(
             keep_patch_confusion=True,
         )
         scores.pop("checkpoint")
+        if diagnostics:
+            scores["temporal_diagnostics"] = _diagnostics(model_file, patches, index, split, device)
     return {"method": method, "model_file": str(model_file), **scores}
+
+
+def _diagnostics(model_file: Path, patches: Path, index: Path, split: str, device: str) -> dict[str, Any]:
+    from permafusion.tasks.degradation.diagnostics import temporal_diagnostics
+    from permafusion.tasks.degradation.patch_store import load_split, read_split_ids
+    from permafusion.tasks.degradation.predict import load_model
+
+    model, stats = load_model(model_file, device)
+    data = load_split(patches, read_split_ids(index)[split], split=split, index=index)
+    return temporal_diagnostics(model, stats, data)

@@ -91,3 +91,29 @@ def normalize_inputs(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Standardise a SAR and an optical batch of shape (..., C, H, W); the results hold no NaN."""
     return standardize(sar, stats["sar"]), standardize(optical, stats["optical"])
+
+
+def validity(x: torch.Tensor, *, channel_dim: int = -3) -> torch.Tensor:
+    """1.0 where every band of a step is finite (observed), else 0.0, as one channel at ``channel_dim``."""
+    return torch.isfinite(x).all(dim=channel_dim, keepdim=True).to(x.dtype)
+
+
+def reads_masks(model: torch.nn.Module) -> bool:
+    """Whether a network takes validity masks (PermaFusionNet with ``validity_masks``; no baseline does)."""
+    return bool(getattr(model, "validity_masks", False))
+
+
+def network_inputs(
+    model: torch.nn.Module | bool, sar: torch.Tensor, optical: torch.Tensor, stats: NormStats
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a network reads from raw SAR (B, T, 2, H, W) dB and optical (B, T, 6, H, W) with NaN gaps.
+
+    Both are standardised (:func:`normalize_inputs`); a model with ``validity_masks`` set (or ``model``
+    given as True) also gets, per branch, one more channel: 1 where the step's observation exists, 0 where
+    it was filled. This is the one place that builds a network's inputs, for training, evaluation and
+    prediction alike.
+    """
+    s, o = normalize_inputs(sar, optical, stats)
+    if not (model if isinstance(model, bool) else reads_masks(model)):
+        return s, o
+    return torch.cat([s, validity(sar)], dim=-3), torch.cat([o, validity(optical)], dim=-3)

@@ -121,3 +121,42 @@ def load_split(patches: Path, ids: list[int], *, split: str, index: Path) -> Pat
     if not np.any(data.label != NODATA):
         raise ValueError(f"the {split!r} split of {index} has no labeled pixel: check the label rasters")
     return data
+
+
+def region_clusters(index: pd.DataFrame, patch_ids: Sequence[int]) -> np.ndarray | None:
+    """Bootstrap units of patches split by labelled region: patches that share a region are one unit.
+
+    A region (a truth cell) that spans two patches makes their errors dependent, so a bootstrap over
+    patches would count it twice; resampling these units resamples whole cells (a unit may hold several).
+
+    Args:
+        index: the patch index (``patch_id``, ``tile``, ``regions``).
+        patch_ids: the scored patches, in scoring order.
+
+    Returns:
+        One unit number per patch of ``patch_ids``, or None for an index without ``regions`` (split by
+        blocks: each patch is its own unit).
+    """
+    if "regions" not in index.columns:
+        return None
+    rows = index.set_index("patch_id").loc[list(patch_ids)]
+    parent = list(range(len(rows)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, (tile, regions) in enumerate(zip(rows["tile"], rows["regions"], strict=True)):
+        for region in str(regions).split(";"):
+            if region in ("", "nan"):
+                continue
+            key = f"{tile}:{region}"
+            if key in first:
+                parent[find(i)] = find(first[key])
+            else:
+                first[key] = i
+    roots = [find(i) for i in range(len(rows))]
+    return np.unique(roots, return_inverse=True)[1]

@@ -1,7 +1,9 @@
-"""Training patches: 128x128 windows x 12 monthly steps, split train/validation/test by spatial blocks.
+"""Training patches: 128x128 windows x 12 monthly steps, split train/validation/test by labelled region.
 
 Neighbouring patches share texture and often the same ground-truth polygon, so a random per-patch split
-leaks: splits are drawn per block of ``block`` x ``block`` patches, and a block goes whole to one split.
+leaks. By default (``split_unit: cell``) every labelled region (a survey polygon) goes whole to one split
+and a patch keeps only its split's labels, so no polygon is scored in a split it was trained in; with
+``split_unit: block`` blocks of ``block`` x ``block`` patches go whole to one split.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import rasterio
+from scipy import ndimage
 
 from permafusion.core.classes import NODATA
 from permafusion.core.files import atomic_write, write_csv
@@ -36,9 +39,15 @@ class PatchSettings:
         stride: step between patch origins (size = no overlap).
         time_steps: monthly steps per patch.
         min_labeled_fraction: patches with fewer labeled pixels are dropped.
-        block: split unit, in patches per side.
-        fractions: share of patches per split (train, val, test).
-        seed: seed of the block shuffle.
+        block: split unit of ``split_unit="block"``, in patches per side.
+        fractions: share of patches (``block``) or labelled pixels (``cell``) per split.
+        seed: seed of the shuffle.
+        split_unit: ``"cell"``: every labelled region (a connected component of labelled pixels: one
+            survey polygon, or touching polygons together) goes whole to one split, and a patch keeps only
+            the labels of its split's regions, so no labelled region is seen in two splits; a window that
+            holds regions of several splits gives one patch per split. ``"block"``: blocks of ``block`` x
+            ``block`` patches go whole to one split with all their labels (a region crossing a block edge
+            is then labelled in two splits).
     """
 
     size: int = 128
@@ -48,8 +57,11 @@ class PatchSettings:
     block: int = 2
     fractions: Mapping[str, float] = field(default_factory=lambda: {"train": 0.6, "val": 0.2, "test": 0.2})
     seed: int = 0
+    split_unit: Literal["cell", "block"] = "cell"
 
     def __post_init__(self) -> None:
+        if self.split_unit not in ("cell", "block"):
+            raise ValueError(f"patches.split_unit={self.split_unit!r} must be 'cell' or 'block'")
         if self.size % 16:
             raise ValueError(f"patches.size={self.size} must be a multiple of 16 (four 2x2 poolings)")
         if not 0 < self.stride <= self.size:
@@ -84,28 +96,73 @@ def _class_counts(label: np.ndarray) -> dict[int, int]:
     return {code: int((label == code).sum()) for code in DEGRADATION.codes}
 
 
-def index_patches(tiles: Sequence[TileSource], settings: PatchSettings) -> pd.DataFrame:
-    """One row per kept patch: where it is, what it holds, which split it belongs to."""
-    rows = []
+def labelled_regions(label: np.ndarray) -> np.ndarray:
+    """Connected labelled regions of a label raster (4-connected, labelled pixels only): int32 ids from 1,
+    0 where unlabelled. Survey polygons shrunk inward are separate regions; touching ones merge."""
+    regions, _ = ndimage.label((label > 0) & (label <= DEGRADATION.num_classes))
+    return regions.astype(np.int32)
+
+
+def _region_splits(tiles: Sequence[TileSource], settings: PatchSettings) -> dict[str, str]:
+    """The split of every labelled region of every tile, stratified by class, weighted by pixels."""
+    keys, classes, sizes = [], [], []
     for tile in tiles:
-        for row_off, col_off in patch_windows(tile.label.shape, size=settings.size, stride=settings.stride):
-            window = tile.label[row_off : row_off + settings.size, col_off : col_off + settings.size]
-            counts = _class_counts(window)
-            labeled = sum(counts.values())
-            if labeled < settings.min_labeled_fraction * window.size:
+        regions = labelled_regions(tile.label)
+        ids = regions.ravel()
+        codes = tile.label.ravel()
+        for rid in np.unique(ids[ids > 0]):
+            inside = ids == rid
+            counts = np.bincount(codes[inside], minlength=DEGRADATION.num_classes + 1)
+            keys.append(f"{tile.name}:{int(rid)}")
+            classes.append(int(counts[1:].argmax()) + 1)
+            sizes.append(int(inside.sum()))
+    if not keys:
+        return {}
+    return assign_splits(keys, settings.fractions, seed=settings.seed, strata=classes, weights=sizes)
+
+
+def _patch_row(tile: str, row_off: int, col_off: int, window: np.ndarray, **extra: Any) -> dict[str, Any]:
+    counts = _class_counts(window)
+    return {
+        "tile": tile,
+        "row_off": row_off,
+        "col_off": col_off,
+        **extra,
+        "labeled_fraction": sum(counts.values()) / window.size,
+        "dominant_class": max(counts, key=lambda code: counts[code]),
+        **{f"pixels_class_{code}": counts[code] for code in DEGRADATION.codes},
+    }
+
+
+def index_patches(tiles: Sequence[TileSource], settings: PatchSettings) -> pd.DataFrame:
+    """One row per kept patch: where it is, what it holds, which split it belongs to.
+
+    With ``split_unit="cell"`` the row's ``regions`` column lists the labelled regions (ids of
+    :func:`labelled_regions` in its tile, ``;``-separated) whose labels the patch keeps.
+    """
+    rows = []
+    size, minimum = settings.size, settings.min_labeled_fraction * settings.size**2
+    region_split = _region_splits(tiles, settings) if settings.split_unit == "cell" else {}
+    for tile in tiles:
+        regions = labelled_regions(tile.label) if settings.split_unit == "cell" else None
+        for row_off, col_off in patch_windows(tile.label.shape, size=size, stride=settings.stride):
+            window = tile.label[row_off : row_off + size, col_off : col_off + size]
+            if regions is None:
+                if sum(_class_counts(window).values()) < minimum:
+                    continue
+                span = size * settings.block
+                block = f"{tile.name}/{row_off // span}/{col_off // span}"
+                rows.append(_patch_row(tile.name, row_off, col_off, window, block=block))
                 continue
-            block_span = settings.size * settings.block
-            rows.append(
-                {
-                    "tile": tile.name,
-                    "row_off": row_off,
-                    "col_off": col_off,
-                    "block": f"{tile.name}/{row_off // block_span}/{col_off // block_span}",
-                    "labeled_fraction": labeled / window.size,
-                    "dominant_class": max(counts, key=lambda code: counts[code]),
-                    **{f"pixels_class_{code}": counts[code] for code in DEGRADATION.codes},
-                }
-            )
+            ids = regions[row_off : row_off + size, col_off : col_off + size]
+            present = [int(r) for r in np.unique(ids[ids > 0])]
+            for split in SPLITS:
+                keep = [r for r in present if region_split[f"{tile.name}:{r}"] == split]
+                masked = np.where(np.isin(ids, keep), window, NODATA)
+                if sum(_class_counts(masked).values()) < minimum:
+                    continue
+                extra = {"split": split, "regions": ";".join(str(r) for r in keep)}
+                rows.append(_patch_row(tile.name, row_off, col_off, masked, **extra))
     index = pd.DataFrame(rows)
     if index.empty:
         raise ValueError(
@@ -113,10 +170,11 @@ def index_patches(tiles: Sequence[TileSource], settings: PatchSettings) -> pd.Da
             "pixels: "
             "check that the label polygons overlap the AOI, or lower `patches.min_labeled_fraction`"
         )
-    splits = assign_splits(
-        index["block"], settings.fractions, seed=settings.seed, strata=index["dominant_class"]
-    )
-    index["split"] = index["block"].map(splits)
+    if settings.split_unit == "block":
+        splits = assign_splits(
+            index["block"], settings.fractions, seed=settings.seed, strata=index["dominant_class"]
+        )
+        index["split"] = index["block"].map(splits)
     index.insert(0, "patch_id", range(len(index)))
     return index
 
@@ -157,6 +215,9 @@ def write_patches(
         return fill_gaps(array, observed, method)[0]
 
     by_name = {tile.name: tile for tile in tiles}
+    regions = (
+        {tile.name: labelled_regions(tile.label) for tile in tiles} if "regions" in index.columns else {}
+    )
     writer = PatchStoreWriter(
         store, count=len(index), time_steps=settings.time_steps, patch_size=settings.size
     )
@@ -167,6 +228,9 @@ def write_patches(
         cols = slice(row.col_off, row.col_off + size)
         label = tile.label[rows, cols].copy()
         label[label > DEGRADATION.num_classes] = NODATA
+        if regions:  # split by labelled region: only this patch's regions keep their labels
+            keep = [int(r) for r in str(row.regions).split(";") if r not in ("", "nan")]
+            label[~np.isin(regions[row.tile][rows, cols], keep)] = NODATA
         writer.write(
             row.patch_id,
             PatchArrays(

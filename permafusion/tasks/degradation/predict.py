@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -12,13 +12,15 @@ import numpy as np
 import torch
 
 from permafusion.core.classes import NODATA
-from permafusion.core.devices import autocast, autocast_dtype, resolve_device
-from permafusion.series.gaps import GapFill, fill_gaps
-from permafusion.tasks.degradation.card import check_card
+from permafusion.core.devices import resolve_device
+from permafusion.products.uncertainty import predictive_entropy
+from permafusion.series.gaps import GapFill
+from permafusion.tasks.degradation.card import check_card, check_model_format
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
 from permafusion.tasks.degradation.models.registry import MODEL_NAMES, build_model
-from permafusion.tasks.degradation.normalize import NormStats, normalize_inputs, validate_norm_stats
+from permafusion.tasks.degradation.normalize import NormStats, network_inputs, validate_norm_stats
+from permafusion.tasks.degradation.windows import predict_windows
 
 if TYPE_CHECKING:  # the model code imports without the geospatial stack; predict_tile needs it
     from permafusion.geo.grid import GridSpec
@@ -67,6 +69,7 @@ def model_from_checkpoint(
     missing = {"state_dict", "model_kwargs", "norm_stats"} - set(payload)
     if missing:
         raise ValueError(f"checkpoint {path} lacks {sorted(missing)}; it was not written by train_model")
+    check_model_format(payload, path=path)
     name = str(payload.get("model_name", "permafusionnet"))
     if name not in MODEL_NAMES:
         raise ValueError(
@@ -105,7 +108,8 @@ def predict_patches(
     out: np.ndarray | None = None
     for start in range(0, sar.shape[0], batch_size):
         stop = start + batch_size
-        s, o = normalize_inputs(
+        s, o = network_inputs(
+            model,
             torch.as_tensor(sar[start:stop], device=device),
             torch.as_tensor(optical[start:stop], device=device),
             norm_stats,
@@ -121,22 +125,6 @@ def predict_patches(
     return out
 
 
-def blend_weights(length: int, overlap: int) -> np.ndarray:
-    """1-D window weight: 1 in the middle, a sin² taper over ``overlap`` pixels at each end, never 0."""
-    i = np.arange(length, dtype=np.float64) + 0.5
-    if overlap <= 0:
-        return np.ones(length, dtype=np.float32)
-    ramp = np.minimum(1.0, np.minimum(i, length - i) / overlap)
-    return (np.sin(0.5 * math.pi * ramp) ** 2).astype(np.float32)
-
-
-def _starts(size: int, window: int, stride: int) -> list[int]:
-    starts = list(range(0, size - window + 1, stride))
-    if starts[-1] != size - window:
-        starts.append(size - window)
-    return starts
-
-
 @torch.inference_mode()
 def predict_probabilities(
     model: PermaFusionNet,
@@ -149,14 +137,17 @@ def predict_probabilities(
     batch_size: int = 8,
     return_attention: bool = False,
     precision: str = "auto",
+    log: logging.Logger | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Class probabilities over a whole tile of any size, from overlapping windows blended without seams.
 
-    The tile gets a mirrored margin of ``overlap // 2`` pixels (more if it is smaller than one window) so
-    that its edges see context; windows of ``window`` pixels (shrunk to the tile, rounded up to a multiple
-    of 16, on small tiles) step by ``window - overlap``, the last one flush with the far edge. Each window's
-    softmax is weighted by a separable sin² taper (:func:`blend_weights`) and the sums are divided by the
-    summed weights, so every pixel's probabilities still sum to 1 and no hard window edge shows.
+    The input is the whole extent (see :func:`permafusion.tasks.degradation.windows.predict_windows` for a
+    tile with context from its neighbours): windows of ``window`` pixels (shrunk to the input, rounded up to
+    a multiple of 16, on small inputs) step by ``window - overlap`` from ``-overlap // 2``, the input
+    mirrored where they reach past it. Each window's softmax is weighted by a separable sin² taper
+    (:func:`blend_weights`) and the sums are divided by the summed weights, so every pixel's probabilities
+    still sum to 1 and no hard window edge shows. Windows without any observation are skipped; their
+    pixels are NaN.
 
     Args:
         model: trained network (see :func:`load_model`); its device is used.
@@ -169,6 +160,7 @@ def predict_probabilities(
         return_attention: also return the blended mean SAR weight of the gates per month, (T, H, W).
         precision: ``"auto"`` (bf16 autocast on CUDA, fp32 on CPU), ``"fp32"`` or ``"bf16"``; the softmax
             and the blending run in fp32.
+        log: where the windows' progress goes; None: no progress.
 
     Returns:
         (K, H, W) float32 probabilities, channel k = class code k+1; with ``return_attention`` a tuple
@@ -178,68 +170,22 @@ def predict_probabilities(
     Raises:
         ValueError: for bad shapes, a window that is not a multiple of 16 or a bad overlap.
     """
-    m = model.size_multiple
-    if window % m or window <= 0:
-        raise ValueError(f"window must be a positive multiple of {m}, got {window}")
-    if not 0 <= overlap < window:
-        raise ValueError(f"overlap must be in 0..{window - 1}, got {overlap}")
-    if (
-        sar.ndim != 4
-        or optical.ndim != 4
-        or sar.shape[0] != optical.shape[0]
-        or sar.shape[2:] != optical.shape[2:]
-    ):
-        raise ValueError(
-            "expected sar (T, 2, H, W) and optical (T, 6, H, W) on one grid, "
-            f"got {sar.shape} and {optical.shape}"
-        )
-    model.eval()
-    device = _device_of(model)
-    amp = autocast_dtype(precision, device)
-    t, _, height, width = sar.shape
-    margin = overlap // 2
-    win = [min(window, math.ceil((n + 2 * margin) / m) * m) for n in (height, width)]
-    pads = []
-    for n, w in zip((height, width), win, strict=True):
-        extra = max(0, w - (n + 2 * margin))
-        pads.append((margin + extra // 2, margin + extra - extra // 2))
-    spec = ((0, 0), (0, 0), *pads)
-    sar_p = np.pad(np.asarray(sar, dtype=np.float32), spec, mode="symmetric")
-    opt_p = np.pad(np.asarray(optical, dtype=np.float32), spec, mode="symmetric")
-    hp, wp = sar_p.shape[-2:]
-
-    weight = np.outer(blend_weights(win[0], overlap), blend_weights(win[1], overlap))
-    weight_t = torch.as_tensor(weight, device=device)
-    probs = torch.zeros((model.num_classes, hp, wp), dtype=torch.float32, device=device)
-    total = torch.zeros((hp, wp), dtype=torch.float32, device=device)
-    attention = torch.zeros((t, hp, wp), dtype=torch.float32, device=device) if return_attention else None
-
-    corners = [
-        (y, x) for y in _starts(hp, win[0], win[0] - overlap) for x in _starts(wp, win[1], win[1] - overlap)
-    ]
-    for start in range(0, len(corners), batch_size):
-        batch = corners[start : start + batch_size]
-        s = np.stack([sar_p[..., y : y + win[0], x : x + win[1]] for y, x in batch])
-        o = np.stack([opt_p[..., y : y + win[0], x : x + win[1]] for y, x in batch])
-        s_t, o_t = normalize_inputs(
-            torch.as_tensor(s, device=device), torch.as_tensor(o, device=device), norm_stats
-        )
-        with autocast(device, amp):
-            logits, gates = model.forward_with_attention(s_t, o_t)
-        p = torch.softmax(logits.float(), dim=1)
-        sar_weight = model.sar_weight(gates).float() if attention is not None else None
-        for i, (y, x) in enumerate(batch):
-            probs[:, y : y + win[0], x : x + win[1]] += p[i] * weight_t
-            total[y : y + win[0], x : x + win[1]] += weight_t
-            if attention is not None and sar_weight is not None:
-                attention[:, y : y + win[0], x : x + win[1]] += sar_weight[i][:, None, None] * weight_t
-
-    y0, x0 = pads[0][0], pads[1][0]
-    crop = (slice(y0, y0 + height), slice(x0, x0 + width))
-    result = (probs / total)[(slice(None), *crop)].cpu().numpy().astype(np.float32)
-    if attention is None:
-        return result
-    return result, (attention / total)[(slice(None), *crop)].cpu().numpy().astype(np.float32)
+    products = predict_windows(
+        model,
+        norm_stats,
+        sar,
+        optical,
+        window=window,
+        overlap=overlap,
+        batch_size=batch_size,
+        precision=cast(Any, precision),
+        gate_level="mean" if return_attention else None,
+        log=log,
+    )
+    if not return_attention:
+        return products.probabilities
+    assert products.sar_weight is not None
+    return products.probabilities, products.sar_weight
 
 
 def observed_mask(sar: np.ndarray, optical: np.ndarray) -> np.ndarray:
@@ -253,6 +199,33 @@ def class_map(probabilities: np.ndarray, valid: np.ndarray | None = None) -> np.
     if valid is not None:
         codes[~valid] = NODATA
     return codes
+
+
+@dataclass(frozen=True)
+class TileComposites:
+    """A tile's grid and its monthly composite stores per sensor, in time order."""
+
+    grid: GridSpec
+    sar: Sequence[str | Path]
+    optical: Sequence[str | Path]
+
+
+@dataclass
+class TileProducts:
+    """The per-pixel products of one tile (NaN: no data).
+
+    Attributes:
+        classes: (H, W) uint8 class codes, 0 where no month has any observation.
+        probabilities: (K, H, W) float32 (temperature-scaled) class probabilities.
+        uncertainty: (2, H, W) float32: predictive entropy / log K, and the mutual information between
+            prediction and flip over the four flips / log K (NaN without test-time augmentation).
+        sar_weight: (T, H, W) float32 SAR weight of the chosen gate per month, or None (no gates).
+    """
+
+    classes: np.ndarray
+    probabilities: np.ndarray
+    uncertainty: np.ndarray
+    sar_weight: np.ndarray | None
 
 
 def predict_tile(
@@ -269,50 +242,112 @@ def predict_tile(
     device: str = "auto",
     log: logging.Logger = LOG,
 ) -> np.ndarray:
-    """The class map of one tile: the checkpoint's model over the latest ``time_steps`` months.
+    """The class map of one tile, predicted alone (see :func:`predict_tile_products` for the rest)."""
+    return predict_tile_products(
+        checkpoint=checkpoint,
+        tile=TileComposites(grid, sar, optical),
+        time_steps=time_steps,
+        gap_fill=gap_fill,
+        window=window,
+        overlap=overlap,
+        batch_size=batch_size,
+        tta=False,
+        gate_level=None,
+        device=device,
+        log=log,
+    ).classes
 
-    Months without observation are filled as the patches were (``gap_fill``); pixels with no SAR and no
-    optical observation in any month are no data (0).
+
+def predict_tile_products(
+    *,
+    checkpoint: str | Path,
+    tile: TileComposites,
+    time_steps: int,
+    gap_fill: Mapping[str, GapFill],
+    window: int = 128,
+    overlap: int = 32,
+    batch_size: int = 8,
+    neighbours: Sequence[TileComposites] = (),
+    extent: GridSpec | None = None,
+    temperature: float = 1.0,
+    tta: bool = True,
+    gate_level: int | None = -1,
+    device: str = "auto",
+    log: logging.Logger = LOG,
+) -> TileProducts:
+    """The products of one tile: the checkpoint's model over the latest ``time_steps`` months.
+
+    Windows lie on the lattice of ``extent`` (the tiles of the zone; the tile itself when None) and read
+    context from ``neighbours`` (:mod:`permafusion.tasks.degradation.context`), so tiles mosaic without
+    seams. Months without observation are filled as the patches were (``gap_fill``); pixels with no SAR
+    and no optical observation in any month are no data.
 
     Args:
-        checkpoint: the trained model.
-        sar: the tile's monthly SAR stores, in time order.
-        optical: the tile's monthly optical stores.
-        grid: the tile's grid (the stores must be on it).
+        checkpoint: the trained model (its card must fit ``time_steps``).
+        tile: the tile's grid and composites.
         time_steps: the latest months the model takes.
         gap_fill: temporal filling per sensor ("sar", "optical").
         window: sliding window side.
         overlap: overlap of neighbouring windows.
         batch_size: windows per forward pass.
+        neighbours: tiles of the same zone within one window of the tile.
+        extent: the grid of every tile of the zone.
+        temperature: calibrated softmax temperature (:mod:`permafusion.learn.calibration`).
+        tta: run the four flips for the uncertainty's second band (4x the forward passes).
+        gate_level: fused encoder level whose gate is mapped (negative: from the deepest); None: none.
         device: where the model runs (``"auto"``: CUDA when available).
         log: where progress goes.
-
-    Returns:
-        uint8 class codes on ``grid``.
     """
-    from permafusion.series.stack import latest_months
+    from permafusion.tasks.degradation.context import ContextSource, composite_reader, gather_context
 
     payload = read_checkpoint(checkpoint, device)
     card = check_card(payload, path=checkpoint, time_steps=time_steps)
     trained_on = card.get("training", {}).get("aoi", "an unnamed AOI")
     log.info("model %s (%s, trained on %s)", checkpoint, payload.get("model_name"), trained_on)
     model, norm_stats = model_from_checkpoint(payload, path=checkpoint, device=device)
-    inputs = {}
-    for sensor, paths in (("sar", sar), ("optical", optical)):
-        values = latest_months(paths, sensor, steps=time_steps).values
-        if values.shape[-2:] != grid.shape:
-            raise ValueError(f"{sensor} composites {values.shape} do not match the tile grid {grid.shape}")
-        observed = np.isfinite(values).all(axis=1)
-        inputs[sensor] = fill_gaps(values, observed, gap_fill.get(sensor, "none"))[0]
-    probabilities = predict_probabilities(
-        cast(PermaFusionNet, model),
+    if gate_level is not None and not getattr(model, "gates", None):
+        log.warning("the model has no cross-modal gates: no modality weight is mapped")
+        gate_level = None
+    sources = [
+        ContextSource(t.grid, composite_reader(t.sar, t.optical, steps=time_steps))
+        for t in (tile, *neighbours)
+    ]
+    sar, optical, placement = gather_context(
+        sources[0], sources[1:], extent or tile.grid, margin=window, gap_fill=gap_fill
+    )
+    products = predict_windows(
+        model,
         norm_stats,
-        inputs["sar"],
-        inputs["optical"],
+        sar,
+        optical,
+        placement=placement,
         window=window,
         overlap=overlap,
         batch_size=batch_size,
+        temperature=temperature,
+        tta=tta,
+        gate_level=gate_level,
+        log=log,
     )
-    valid = observed_mask(inputs["sar"], inputs["optical"])
+    log.info(
+        "%d windows (%d without observation skipped), %d neighbour tiles read for context, temperature %.3f",
+        products.windows,
+        products.skipped,
+        len(neighbours),
+        temperature,
+    )
+    by, bx, bh, bw = placement.box
+    oy, ox = by - placement.offset[0], bx - placement.offset[1]
+    valid = observed_mask(sar[..., oy : oy + bh, ox : ox + bw], optical[..., oy : oy + bh, ox : ox + bw])
     log.info("%d of %d pixels had no observation and are no data", int((~valid).sum()), valid.size)
-    return class_map(np.asarray(probabilities), valid).astype(np.uint8)
+    probabilities = products.probabilities
+    probabilities[:, ~valid] = np.nan
+    information = products.flip_information
+    second = information if information is not None else np.full(valid.shape, np.nan, np.float32)
+    uncertainty = np.stack([predictive_entropy(probabilities), second]).astype(np.float32)
+    uncertainty[:, ~valid] = np.nan
+    weight = products.sar_weight
+    if weight is not None:
+        weight[:, ~valid] = np.nan
+    classes = class_map(np.nan_to_num(probabilities, nan=0.0), valid)
+    return TileProducts(classes, probabilities, uncertainty, weight)

@@ -41,7 +41,8 @@ METHOD_LABELS: dict[str, str] = {
 #: Row labels of Table 3.
 ABLATION_LABELS: dict[str, str] = {
     "permafusionnet": "Full PermaFusionNet",
-    "ablation_single_step": "w/o temporal LSTM (single timestep)",
+    "ablation_order_free": "w/o temporal LSTM (all months pooled, order-free)",
+    "ablation_single_step": "w/o temporal LSTM (single time step, T = 1)",
     "ablation_concat": "w/o cross-modal attention (simple concat)",
     "ablation_shared_encoder": "w/o dual-branch (single shared encoder)",
     "ablation_no_skips": "w/o skip connections",

@@ -60,7 +60,12 @@ from permafusion.tasks.degradation.models.registry import (
     build_model,
     preset_kwargs,
 )
-from permafusion.tasks.degradation.normalize import NormStats, compute_norm_stats, normalize_inputs
+from permafusion.tasks.degradation.normalize import (
+    NormStats,
+    compute_norm_stats,
+    network_inputs,
+    reads_masks,
+)
 from permafusion.tasks.degradation.patch_store import PatchArrays, load_split, read_split_ids
 
 LOG = logging.getLogger(__name__)
@@ -82,6 +87,10 @@ class TrainSettings(LoopSettings):
         lstm_hidden: ConvLSTM hidden channels per layer (paper: 256, 128).
         gate_reduction: squeeze ratio of the cross-modal gates.
         skip_source: which time step(s) feed the decoder's skips, ``"mean"`` or ``"last"``.
+        lstm_norm: ``"layer"`` (layer-normalised ConvLSTM gates) or ``"none"`` (the paper's cell).
+        temporal_readout: ``"attention"`` (pooling over all hidden states) or ``"last"`` (paper: h_T).
+        validity_masks: per-month observation masks as one more input channel per branch.
+        time_step: the month (0-based index into the time steps) the single-time-step ablation reads.
         ce_weight: weight of the cross-entropy term.
         dice_weight: weight of the soft Dice term.
         train_crop: random crop size of training patches (a multiple of 16), None for whole patches.
@@ -100,6 +109,10 @@ class TrainSettings(LoopSettings):
     lstm_hidden: tuple[int, ...] = (256, 128)
     gate_reduction: int = 16
     skip_source: Literal["mean", "last"] = "mean"
+    lstm_norm: Literal["none", "layer"] = "layer"
+    temporal_readout: Literal["last", "attention"] = "attention"
+    validity_masks: bool = True
+    time_step: int = 6
     ce_weight: float = 1.0
     dice_weight: float = 1.0
     train_crop: int | None = None
@@ -121,6 +134,12 @@ class TrainSettings(LoopSettings):
             problems.append(f"lstm_hidden={self.lstm_hidden} needs positive widths")
         if self.skip_source not in ("mean", "last"):
             problems.append(f"skip_source={self.skip_source!r} must be 'mean' or 'last'")
+        if self.lstm_norm not in ("none", "layer"):
+            problems.append(f"lstm_norm={self.lstm_norm!r} must be 'none' or 'layer'")
+        if self.temporal_readout not in ("last", "attention"):
+            problems.append(f"temporal_readout={self.temporal_readout!r} must be 'last' or 'attention'")
+        if self.time_step < 0:
+            problems.append(f"time_step={self.time_step} must be a month index >= 0")
         if self.gate_reduction < 1:
             problems.append(f"gate_reduction={self.gate_reduction} must be >= 1")
         if self.ce_weight < 0 or self.dice_weight < 0 or self.ce_weight + self.dice_weight == 0:
@@ -183,6 +202,10 @@ class TrainSettings(LoopSettings):
             "lstm_hidden": self.lstm_hidden,
             "gate_reduction": self.gate_reduction,
             "skip_source": self.skip_source,
+            "lstm_norm": self.lstm_norm,
+            "temporal_readout": self.temporal_readout,
+            "validity_masks": self.validity_masks,
+            "time_step": self.time_step if self.model == "ablation_single_step" else None,
         }
 
 
@@ -238,12 +261,14 @@ class DegradationTask:
         self.loss_fn = CombinedLoss(ce_weight=settings.ce_weight, dice_weight=settings.dice_weight)
         self.device = torch.device("cpu")
         self.tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self.masks = False  # whether the network reads validity masks (set by build_model)
 
     def sizes(self) -> tuple[int, int]:
         return self.train.sar.shape[0], self.val.sar.shape[0]
 
     def build_model(self) -> torch.nn.Module:
         model = build_network(self.settings, num_steps=self.train.sar.shape[1])
+        self.masks = reads_masks(model)
         multiple = int(cast(Any, model).size_multiple)
         size, crop = self.train.sar.shape[-1], self.settings.train_crop or self.train.sar.shape[-1]
         if size % multiple or crop % multiple:
@@ -269,8 +294,11 @@ class DegradationTask:
         )
 
     def _on_device(self, sar: np.ndarray, optical: np.ndarray, label: np.ndarray) -> Batch:
-        s, o = normalize_inputs(
-            torch.from_numpy(sar).to(self.device), torch.from_numpy(optical).to(self.device), self.stats
+        s, o = network_inputs(
+            self.masks,
+            torch.from_numpy(sar).to(self.device),
+            torch.from_numpy(optical).to(self.device),
+            self.stats,
         )
         return {"sar": s, "optical": o, "label": torch.from_numpy(label.astype(np.int64)).to(self.device)}
 
@@ -282,7 +310,7 @@ class DegradationTask:
             )
         picked = torch.from_numpy(idx).to(self.device)
         s, o, lab = augment_batch_torch(*self.tensors, picked, self.settings, generator)
-        s, o = normalize_inputs(s, o, self.stats)
+        s, o = network_inputs(self.masks, s, o, self.stats)
         return {"sar": s, "optical": o, "label": lab.long()}
 
     def val_batch(self, idx: np.ndarray) -> Batch:

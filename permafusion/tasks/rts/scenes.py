@@ -9,16 +9,16 @@ cloud shadow, clouds, cirrus, snow) reaches ``min_clear`` is kept. A year withou
 and reported, not an error: the yearly series lists it as missing.
 
 Optionally (``method: median``) the year's image is a summer composite from the engine instead: the
-monthly median composites of the summer's months (:func:`permafusion.composite.build.build_optical_composite`,
-the same SCL masking and baseline harmonisation as the degradation task's), combined by the per-pixel
-median of the months that observed the pixel. It trades the single date of the seed's rule for fewer gaps.
+per-pixel median over every clear acquisition of the summer's months, pooled into one period
+(:func:`permafusion.composite.build.build_optical_composite` with ``pool=True``: the same SCL masking,
+baseline harmonisation and one-count-per-datatake as the degradation task's monthly composites). It
+trades the single date of the seed's rule for fewer gaps.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,7 +178,7 @@ def summer_median(
     sign: Signer | None = None,
     log: logging.Logger = LOG,
 ) -> SiteScene:
-    """A site's summer image as the median of the engine's monthly median composites, or a skip."""
+    """A site's summer image as the engine's median over all the summer's clear scenes, or a skip."""
     base: dict[str, Any] = {"site": site, "year": year, "method": "median", "months": list(months)}
     site_shape = shapely.geometry.box(*site_bbox)
     kept = [
@@ -194,11 +194,10 @@ def summer_median(
         log.warning("%s %d skipped: %s", site, year, reason)
         return SiteScene(None, {**base, "status": "skipped", "reason": reason, "item": None})
     settings = OpticalSettings(bands=BANDS, mask_classes=rule.mask_classes)
-    composite = build_optical_composite(kept, grid=grid, months=list(months), settings=settings, sign=sign)
-    monthly = np.asarray(composite["reflectance"].values, np.float32)  # (month, band, y, x)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # pixels no month observed
-        image = np.nanmedian(monthly, axis=0).astype(np.float32)
+    composite = build_optical_composite(
+        kept, grid=grid, months=list(months), settings=settings, sign=sign, pool=True
+    )
+    image = np.asarray(composite["reflectance"].values[0], np.float32)  # (band, y, x), NaN unobserved
     clear = float(np.isfinite(image).all(axis=0).mean())
     if clear < rule.min_clear:
         reason = f"the summer median of {len(kept)} scenes leaves only {clear:.0%} of site {site} observed"

@@ -5,6 +5,12 @@ R on the held-out images, the predicted area A over-counts by the false positive
 the false negatives (share 1/R - 1 of the true area), so the true area is estimated as A * P / R, and its
 band runs from A * P_lo / R_hi to A * P_hi / R_lo with the bootstrap interval ends. ``uncertainty: flat``
 reproduces the seed's Fig. 3: A * (1 -/+ ``flat_fraction``) around A itself (0.15 in the seed).
+
+The count gets the same treatment with the object scores (a predicted slump is a true positive when it
+matches a labelled one one-to-one at IoU >= 0.5): the true count is estimated as N * P_obj / R_obj, with
+the band from the interval ends. The raw count over-counts where the model finds look-alikes (on the
+demo, bare gravel patches on flat ground are most of its unmatched objects); the estimate corrects for
+the measured share of such objects, as the area estimate does for false-positive pixels.
 Years without a usable scene are rows with status ``skipped`` and the reason, and no figures.
 """
 
@@ -30,11 +36,20 @@ class Uncertainty:
     kind: Literal["measured", "flat"] = "measured"
     flat_fraction: float = 0.15
 
-    def band(self, area: float, scores: Mapping[str, Any]) -> tuple[float, float, float]:
-        """(estimate, low, high) of the true area from a predicted ``area`` and the model's scores."""
+    def band(
+        self, value: float, scores: Mapping[str, Any], *, prefix: str = ""
+    ) -> tuple[float, float, float]:
+        """(estimate, low, high) of a true figure from a predicted one and the model's scores.
+
+        ``prefix`` picks the scores: ``""`` the pixel precision and recall (for areas), ``"object_"``
+        the object ones (for counts).
+        """
         if self.kind == "flat":
-            return area, area * (1 - self.flat_fraction), area * (1 + self.flat_fraction)
-        needed = ("precision", "recall", "precision_lo", "precision_hi", "recall_lo", "recall_hi")
+            return value, value * (1 - self.flat_fraction), value * (1 + self.flat_fraction)
+        needed = [
+            prefix + k
+            for k in ("precision", "recall", "precision_lo", "precision_hi", "recall_lo", "recall_hi")
+        ]
         missing = [k for k in needed if scores.get(k) is None]
         if missing:
             raise ValueError(
@@ -42,13 +57,14 @@ class Uncertainty:
                 "`rts.series.uncertainty: flat` or label more slumps"
             )
 
-        def ratio(precision: float, recall: float) -> float:
-            return area * precision / recall if recall > 0 else float("nan")
+        def ratio(precision: str, recall: str) -> float:
+            r = scores[prefix + recall]
+            return value * scores[prefix + precision] / r if r > 0 else float("nan")
 
         return (
-            ratio(scores["precision"], scores["recall"]),
-            ratio(scores["precision_lo"], scores["recall_hi"]),
-            ratio(scores["precision_hi"], scores["recall_lo"]),
+            ratio("precision", "recall"),
+            ratio("precision_lo", "recall_hi"),
+            ratio("precision_hi", "recall_lo"),
         )
 
 
@@ -63,7 +79,9 @@ def yearly_table(
 ) -> pd.DataFrame:
     """The series table from per (site, year) rows ``{site, year, status, count, area_ha, [reason]}``.
 
-    Adds ``area_est_ha``, ``area_low_ha``, ``area_high_ha`` for years with a scene.
+    Adds ``area_est_ha``, ``area_low_ha``, ``area_high_ha`` and ``count_est``, ``count_low``,
+    ``count_high`` for years with a scene (the count's left empty when the test images gave no object
+    precision: no predicted object of at least the minimum size).
     """
     out = []
     for row in rows:
@@ -71,12 +89,18 @@ def yearly_table(
         if record.get("status") == "ok":
             est, low, high = uncertainty.band(float(record["area_ha"]), scores)
             record.update(area_est_ha=est, area_low_ha=low, area_high_ha=high)
+            if uncertainty.kind == "flat" or scores.get("object_precision") is not None:
+                est, low, high = uncertainty.band(float(record["count"]), scores, prefix="object_")
+                record.update(count_est=est, count_low=low, count_high=high)
         out.append(record)
     columns = [
         "site",
         "year",
         "status",
         "count",
+        "count_est",
+        "count_low",
+        "count_high",
         "area_ha",
         "area_est_ha",
         "area_low_ha",

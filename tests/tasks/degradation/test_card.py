@@ -32,3 +32,15 @@ def test_a_checkpoint_that_does_not_fit_is_refused_saying_what_differs(change: d
 def test_a_checkpoint_without_a_card_is_refused() -> None:
     with pytest.raises(ValueError, match="carries no model card"):
         check_card({"state_dict": {}}, path="old.pt", time_steps=12)
+
+
+@pytest.mark.parametrize("card", [None, {"task": "degradation"}, {"model_format": 1}])
+def test_a_checkpoint_of_an_older_model_format_is_refused(card: dict | None) -> None:
+    from permafusion.tasks.degradation.card import MODEL_FORMAT, check_model_format
+
+    payload = {} if card is None else {"card": card}
+    with pytest.raises(
+        ValueError, match=rf"model format 1, this version of permafusion reads format {MODEL_FORMAT}.*retrain"
+    ):
+        check_model_format(payload, path="old.pt")
+    check_model_format({"card": model_card(time_steps=12)}, path="new.pt")

@@ -85,14 +85,26 @@ def test_model_name_round_trip_through_checkpoint(
 
 
 def test_checkpoint_without_model_name_loads_permafusionnet(tmp_path: Path) -> None:
+    from permafusion.tasks.degradation.card import model_card
+
+    model = build_model("permafusionnet", preset="small")
+    path = tmp_path / "old.pt"
+    stats = {"sar": {"mean": [0.0] * 2, "std": [1.0] * 2}, "optical": {"mean": [0.0] * 6, "std": [1.0] * 6}}
+    payload = {"state_dict": model.state_dict(), "model_kwargs": model.model_kwargs(), "norm_stats": stats}
+    torch.save({**payload, "card": model_card(time_steps=12)}, path)
+    loaded, _ = load_model(path)
+    assert type(loaded) is PermaFusionNet
+
+
+def test_checkpoint_of_an_older_model_format_is_refused(tmp_path: Path) -> None:
     model = build_model("permafusionnet", preset="small")
     path = tmp_path / "old.pt"
     stats = {"sar": {"mean": [0.0] * 2, "std": [1.0] * 2}, "optical": {"mean": [0.0] * 6, "std": [1.0] * 6}}
     torch.save(
         {"state_dict": model.state_dict(), "model_kwargs": model.model_kwargs(), "norm_stats": stats}, path
     )
-    loaded, _ = load_model(path)
-    assert type(loaded) is PermaFusionNet
+    with pytest.raises(ValueError, match="model format 1.*retrain"):
+        load_model(path)
 
 
 def test_random_forest_experiment(store: tuple[Path, Path], tmp_path: Path) -> None:
@@ -147,13 +159,26 @@ def test_dry_run_of_tables_for_the_demo(tmp_path: Path) -> None:
         "optical_unet",
         "ef_cnn",
         "ca_transformer",
-        *(f"ablation_{a}" for a in ("single_step", "concat", "shared_encoder", "no_skips")),
+        *(f"ablation_{a}" for a in ("order_free", "single_step", "concat", "shared_encoder", "no_skips")),
     }
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:")[1].split("\n\n")[0], re.M))
-    assert jobs["train_experiment"] == "8" and jobs["train_random_forest"] == "1" and jobs["train"] == "1"
-    # every method scored once: the main model by `evaluate`, the nine others by evaluate_experiment
-    assert jobs["evaluate_experiment"] == "9" and jobs["evaluate"] == "1" and jobs["write_tables"] == "1"
+    assert jobs["train_experiment"] == "9" and jobs["train_random_forest"] == "1" and jobs["train"] == "1"
+    # every method scored once: the main model by `evaluate`, the ten others by evaluate_experiment; the
+    # seed tables score the main model once more, with the temporal diagnostics
+    assert jobs["evaluate_experiment"] == "10" and jobs["evaluate"] == "1" and jobs["write_tables"] == "1"
+    assert jobs["evaluate_experiment_seed"] == "1" and jobs["write_seed_tables"] == "1"
+    assert "train_experiment_seed" not in jobs
     assert "demo/model/checkpoint.pt" in output  # the main model serves as the permafusionnet experiment
+
+
+def test_dry_run_of_the_experiment_preset_trains_every_method_with_five_seeds(tmp_path: Path) -> None:
+    result = _dry_run(tmp_path, "aoi=demo_experiment")
+    assert result.returncode == 0, result.stderr[-4000:]
+    output = result.stdout + result.stderr
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:")[1].split("\n\n")[0], re.M))
+    # 10 networks x 4 further seeds, the forest x 4; every method scored at each of the 5 seeds
+    assert jobs["train_experiment_seed"] == "40" and jobs["train_random_forest_seed"] == "4"
+    assert jobs["evaluate_experiment_seed"] == "45" and jobs["write_seed_tables"] == "1"
 
 
 def test_tables_of_an_aoi_without_labels_name_the_labels_setting(tmp_path: Path) -> None:

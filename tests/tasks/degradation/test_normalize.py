@@ -36,3 +36,19 @@ def test_stats_ignore_nan_and_outputs_hold_no_nan() -> None:
 def test_bad_stats_are_rejected() -> None:
     with pytest.raises(ValueError, match="normalisation statistics"):
         validate_norm_stats({"sar": {"mean": [0.0], "std": [0.0]}, "optical": {"mean": [], "std": []}})
+
+
+def test_network_inputs_append_a_validity_channel_for_models_that_read_masks() -> None:
+    from permafusion.tasks.degradation.normalize import network_inputs
+
+    sar = torch.zeros(1, 2, 2, 4, 4)
+    optical = torch.ones(1, 2, 6, 4, 4)
+    optical[0, 1, 3] = float("nan")  # one band missing makes the month's optical observation invalid
+    stats = {"sar": {"mean": [0.0, 0.0], "std": [1.0, 1.0]}, "optical": {"mean": [1.0] * 6, "std": [1.0] * 6}}
+    s, o = network_inputs(True, sar, optical, stats)
+    assert s.shape == (1, 2, 3, 4, 4) and o.shape == (1, 2, 7, 4, 4)
+    assert torch.equal(s[:, :, 2], torch.ones(1, 2, 4, 4))
+    assert torch.equal(o[0, :, 6, 0, 0], torch.tensor([1.0, 0.0]))
+    assert not torch.isnan(o).any()
+    plain = network_inputs(False, sar, optical, stats)
+    assert plain[0].shape == sar.shape and plain[1].shape == optical.shape

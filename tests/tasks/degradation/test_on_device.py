@@ -36,9 +36,11 @@ def _patches(n: int, *, seed: int, size: int = 32, steps: int = 4) -> PatchArray
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_network_takes_a_training_step(device: str, name: str, precision: str) -> None:
     torch.manual_seed(0)
-    model = build_model(name, preset="small", num_steps=4).to(device)
-    sar = torch.randn(2, 4, 2, 32, 32, device=device)
-    optical = torch.randn(2, 4, 6, 32, 32, device=device)
+    extra = {"time_step": 3} if name == "ablation_single_step" else {}
+    model = build_model(name, preset="small", num_steps=4, **extra).to(device)
+    cs, co = getattr(model, "input_channels", (2, 6))
+    sar = torch.randn(2, 4, cs, 32, 32, device=device)
+    optical = torch.randn(2, 4, co, 32, 32, device=device)
     label = torch.randint(0, 5, (2, 32, 32), device=device)
     with autocast(torch.device(device), PRECISIONS[precision]):
         logits = model(sar, optical)

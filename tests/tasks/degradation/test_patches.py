@@ -32,7 +32,7 @@ def test_index_drops_unlabeled_patches_and_no_block_spans_two_splits(tmp_path):
     label[256:384, :128] = 3
     label[300:310, 300:310] = 2  # 100 px: under 5 % of a 128x128 patch
     tile = _tile(label)
-    settings = PatchSettings(size=128, stride=128, block=1, seed=1)
+    settings = PatchSettings(size=128, stride=128, block=1, seed=1, split_unit="block")
     index = index_patches([tile], settings)
     assert len(index) == 9  # 8 patches of class 1 and one of class 3
     assert set(index["dominant_class"]) == {1, 3}
@@ -47,6 +47,34 @@ def test_index_drops_unlabeled_patches_and_no_block_spans_two_splits(tmp_path):
     np.testing.assert_array_equal(
         arrays.label[-1], label[row.row_off : row.row_off + 128, row.col_off : row.col_off + 128]
     )
+
+
+def test_cell_split_gives_every_labelled_region_one_split_and_masks_the_others(tmp_path):
+    label = np.zeros((256, 512), np.uint8)
+    codes = [1, 2, 3, 4, 1, 2, 3, 4]
+    for k, code in enumerate(codes):  # eight regions of 60 x 100 px, two to a 128 px window, gaps between
+        r0, c0 = 10 + 128 * (k // 4), 10 + 128 * (k % 4)
+        label[r0 : r0 + 100, c0 : c0 + 50] = code
+        label[r0 : r0 + 100, c0 + 64 : c0 + 110] = codes[(k + 1) % 8]
+    tile = _tile(label)
+    settings = PatchSettings(size=128, stride=128, seed=3, split_unit="cell")
+    index = index_patches([tile], settings)
+    assert set(index["split"]) == {"train", "val", "test"}
+    write_patches([tile], index, tmp_path / "p.zarr", settings)
+    arrays = read_patches(tmp_path / "p.zarr")
+    from permafusion.tasks.degradation.patches import labelled_regions
+
+    regions = labelled_regions(label)
+    seen: dict[int, set[str]] = {}
+    for i, row in enumerate(index.itertuples()):
+        window = (slice(row.row_off, row.row_off + 128), slice(row.col_off, row.col_off + 128))
+        kept = arrays.label[i] > 0
+        np.testing.assert_array_equal(arrays.label[i][kept], label[window][kept])
+        for region in np.unique(regions[window][kept]):
+            seen.setdefault(int(region), set()).add(row.split)
+    assert len(seen) == 16 and all(len(splits) == 1 for splits in seen.values())
+    # a window with regions of two splits gives two patches with disjoint labels
+    assert index.duplicated(["row_off", "col_off"]).any()
 
 
 def test_index_without_labeled_patch_says_what_to_change():
@@ -69,3 +97,19 @@ def test_settings_reject_bad_values():
         PatchSettings(size=100)
     with pytest.raises(ValueError, match="summing to 1"):
         PatchSettings(fractions={"train": 0.9, "val": 0.2, "test": 0.2})
+
+
+def test_region_clusters_join_patches_that_share_a_labelled_region():
+    from permafusion.tasks.degradation.patch_store import region_clusters
+
+    index = pd.DataFrame(
+        {
+            "patch_id": [0, 1, 2, 3, 4],
+            "tile": ["a", "a", "a", "b", "a"],
+            "regions": ["1;2", "2", "3", "2", "4;3"],
+        }
+    )
+    units = region_clusters(index, [0, 1, 2, 3, 4])
+    assert units[0] == units[1] and units[2] == units[4]  # share region a:2, and a:3
+    assert len({units[0], units[2], units[3]}) == 3  # b:2 is another tile's region
+    assert region_clusters(index.drop(columns="regions"), [0, 1]) is None

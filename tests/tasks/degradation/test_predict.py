@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -9,11 +11,11 @@ from torch import nn
 
 from permafusion.tasks.degradation.models import PermaFusionNet, model_kwargs_for_preset
 from permafusion.tasks.degradation.predict import (
-    blend_weights,
     class_map,
     observed_mask,
     predict_probabilities,
 )
+from permafusion.tasks.degradation.windows import blend_weights
 
 STATS = {
     "sar": {"mean": [-15.0, -20.0], "std": [3.0, 3.0]},
@@ -76,6 +78,17 @@ def test_probabilities_on_odd_tile_sum_to_one() -> None:
     assert probs.shape == (4, 45, 70) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-5)
     assert sar_weight.shape == (3, 45, 70) and np.all((sar_weight > 0) & (sar_weight < 1))
+
+
+def test_windows_done_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    sar, optical = tile()
+    with caplog.at_level(logging.INFO, logger="test.predict"):
+        predict_probabilities(
+            small_model(), STATS, sar, optical, window=32, overlap=8, log=logging.getLogger("test.predict")
+        )
+    # 45 x 70 px with a 4 px mirrored margin (53 x 78): 2 x 3 windows of 32 px; the last line says done
+    assert caplog.records[-1].getMessage().startswith("windows: 6/6 (100%), ")
+    assert caplog.records[-1].getMessage().endswith(", done")
 
 
 def test_small_tile_and_single_window() -> None:

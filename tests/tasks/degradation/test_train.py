@@ -341,3 +341,16 @@ def test_training_with_data_on_device_is_deterministic(tmp_path: Path, trained: 
         losses.append(pd.read_csv(paths["history"])["train_loss"].to_numpy())
     np.testing.assert_array_equal(*losses)
     assert np.isfinite(losses[0]).all()
+
+
+def test_calibrate_fits_on_val_and_scores_the_test_split(trained: dict[str, Path]) -> None:
+    from permafusion.tasks.degradation.calibrate import calibrate
+
+    result = calibrate(checkpoint=trained["checkpoint"], patches=trained["patches"], index=trained["index"])
+    assert result["temperature"] > 0 and result["fitted_on"] == "val"
+    # the fitted temperature minimises the val NLL, so it cannot be worse than T = 1 there
+    assert result["val_nll_after"] <= result["val_nll_before"] + 1e-9
+    for when in ("before", "after"):
+        table = result["test"][when]
+        assert 0 <= table["ece"] <= 1
+        assert sum(row["count"] for row in table["bins"]) == result["test_pixels"] > 0

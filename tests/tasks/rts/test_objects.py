@@ -3,7 +3,7 @@
 import numpy as np
 
 from permafusion.tasks.rts.evaluate import score_units, summarize_units
-from permafusion.tasks.rts.objects import label_objects, match_objects
+from permafusion.tasks.rts.objects import label_objects, match_objects, object_breakdown
 
 
 def _square(mask: np.ndarray, row: int, col: int, side: int) -> None:
@@ -32,6 +32,36 @@ def test_one_prediction_matches_at_most_one_truth_and_small_objects_are_dropped(
     assert match_objects(truth, pred, min_pixels=2)["predicted"] == 1
     labels, count = label_objects(pred, min_pixels=2)
     assert count == 1 and labels[15, 30] == 0
+
+
+def test_the_breakdown_says_why_predictions_outnumber_slumps():
+    truth = np.zeros((60, 60), bool)
+    _square(truth, 0, 0, 10)  # matched
+    _square(truth, 0, 20, 10)  # split in two by the prediction
+    _square(truth, 20, 0, 10)  # with the next, two touching-free slumps under one prediction
+    _square(truth, 20, 11, 10)
+    _square(truth, 40, 0, 10)  # under a prediction too small for IoU 0.5
+    pred = np.zeros_like(truth)
+    _square(pred, 0, 0, 10)
+    pred[0:10, 20:26] = True  # 60 px: IoU 0.6, matched
+    pred[0:10, 27:30] = True  # 30 px on the same slump: a fragment
+    pred[20:30, 0:21] = True  # over two slumps: merged
+    _square(pred, 40, 0, 5)  # 25 px of 100: mis-sized
+    _square(pred, 50, 50, 4)  # over nothing: spurious
+    _square(pred, 40, 50, 4)
+    out = object_breakdown(truth, pred)
+    assert out == {
+        "true": 5,
+        "predicted": 7,
+        "matched": 2,
+        "fragment": 1,
+        "merged": 1,
+        "spurious": 2,
+        "missized": 1,
+    }
+    assert sum(out[k] for k in ("matched", "fragment", "merged", "spurious", "missized")) == out["predicted"]
+    assert object_breakdown(truth, np.zeros_like(truth))["predicted"] == 0
+    assert object_breakdown(np.zeros_like(truth), pred)["spurious"] == 7
 
 
 def test_block_counts_add_up_to_the_image_and_intervals_hold_the_point():

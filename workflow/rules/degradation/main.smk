@@ -1,14 +1,19 @@
 # The degradation task (seed 000): patches, PermaFusionNet, maps, and the paper's tables.
 import sys
 
+from permafusion.geo.tiles import context_tiles, zone_extent
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.experiments import EXPERIMENT_METHODS, RANDOM_FOREST
 
 if len(MONTHS) < config["patches"]["time_steps"]:
     raise WorkflowError(f"the period {AOI.start}..{AOI.end} in {AOI_FILE} has {len(MONTHS)} months; patches need "
                         f"{config['patches']['time_steps']} (patches.time_steps): widen `start`/`end`")
+if YEARS and config["patches"]["time_steps"] > 12:
+    raise WorkflowError(f"`years` in {AOI_FILE} maps each calendar year from its 12 monthly composites, but the model "
+                        f"takes {config['patches']['time_steps']} months (patches.time_steps): set time_steps to at "
+                        "most 12, or leave `years` out and map the period")
 _PATCH = config["patches"]["size"]
-_MAP_SHAPE = map_grid(list(TILES.values()), AOI.bbox).shape
+_MAP_SHAPE = max((grid.shape for grid in ZONE_GRIDS.values()), key=min)  # the zone with most room for a patch
 if min(_MAP_SHAPE) < _PATCH:
     raise WorkflowError(f"the AOI of {AOI_FILE} is {_MAP_SHAPE[1]} x {_MAP_SHAPE[0]} pixels, smaller than one "
                         f"{_PATCH} px patch (patches.size): widen `bbox` (at least {_PATCH * config['resolution']:g} m "
@@ -34,19 +39,90 @@ def get_checkpoint(wildcards):
     return MODEL or results("model/checkpoint.pt").format(aoi=wildcards.aoi)
 
 
+def get_calibration(wildcards):
+    """The temperature the map's probabilities use: the AOI's own model's calibration, or the
+    `calibration.json` beside a `model` trained elsewhere (none: uncalibrated, T = 1, with a warning)."""
+    if not MODEL:
+        return results("model/calibration.json").format(aoi=wildcards.aoi)
+    beside = Path(MODEL).with_name("calibration.json")
+    return [str(beside)] if beside.is_file() else []
+
+
+def _context_tiles(tile):
+    return context_tiles(TILES[tile], list(TILES.values()), margin_px=config["predict"]["window"])
+
+
+def get_tile_context(wildcards):
+    """The zone's extent and the neighbouring tiles whose pixels give a tile's windows context."""
+    tile = TILES[wildcards.tile]
+    return {
+        "extent": zone_extent(tile, list(TILES.values())).to_mapping(),
+        "tiles": {t.name: t.grid.to_mapping() for t in _context_tiles(wildcards.tile)},
+    }
+
+
+def get_context_composites(sensor):
+    """The neighbouring tiles' composites of the period, or of the job's mapped `year`."""
+
+    def inputs(wildcards):
+        months = AOI.year_months(int(wildcards.year)) if "year" in wildcards.keys() else None
+        return [path for t in _context_tiles(wildcards.tile) for path in composite_paths(t.name, sensor, months)]
+
+    return inputs
+
+
+def get_tile_products(wildcards):
+    """Every tile's raster of one per-pixel product."""
+    return per_tile_files(f"predict/{{tile}}.{wildcards.product}.tif")
+
+
+def get_zone_products(wildcards):
+    """The tiles' rasters of one per-pixel product in one UTM zone (an AOI of several zones)."""
+    return [aoi_path("predict", f"{tile}.{wildcards.product}.tif") for tile in ZONE_TILES[int(wildcards.epsg)]]
+
+
+# the map products, of every zone's map (map/<EPSG>/...) for an AOI of several UTM zones
+MAP_NAMES = ("degradation.tif", "area_by_class.csv", "quicklook.png", "degradation.gpkg", "degradation.parquet",
+             "probabilities.tif", "uncertainty.tif", "modality_weight.tif", "modality_weight_by_class.png")
+if YEARS and ZONED_MAPS:
+    raise WorkflowError(f"`years` in {AOI_FILE}: yearly maps and change maps are made for an AOI in one UTM zone, "
+                        f"and this AOI spans {len(ZONE_GRIDS)}: split it into one AOI per zone")
+# jobs of a fresh run, stated before planning and held to `max_jobs` (common.smk, check_plan)
+_MAPS = bool(MODEL or LABELS)
+_TRAINS = bool(LABELS and not MODEL)
+_HAS_DEM = "dem" in AOI.catalog.collections
+if _TRAINS and config["zones"]:  # each zone's run would train on its own patches and replace the model
+    raise WorkflowError(f"`zones` {[int(z) for z in config['zones']]} with `labels` in {AOI_FILE}: a run of some "
+                        "zones trains on their patches only. Train on the whole AOI (or a smaller labelled AOI), "
+                        "then map the zones with that model: --config zones=[...] "
+                        "model=results/<aoi>/model/checkpoint.pt")
+_IMAGED_MONTHS = len(AOI.all_months())  # the period's and the mapped years' months
+RUN_SIZE = check_plan(
+    # composites, terrain, labels, prediction and its polygons, and each mapped year's prediction
+    jobs_per_tile=2 * _IMAGED_MONTHS + _HAS_DEM + _TRAINS + (2 + len(YEARS)) * _MAPS,
+    # mosaics of the classes and the three per-pixel products, polygons, modality plot and quicklook
+    jobs_per_zone=7 * _MAPS,
+    # searches and checks, the DEM search, the demo scene, patches + training + evaluation + its two plots +
+    # calibration, each year's map and each pair's change map, `all`
+    jobs_per_run=2 * _IMAGED_MONTHS + 2 + _HAS_DEM + IS_DEMO + 6 * _TRAINS
+    + (len(YEARS) + len(year_pairs())) * _MAPS + 1,
+)
+
+
 def final_outputs():
-    """The map (and its evaluation when the AOI trains its own model); without labels or `model`, the
-    composites of every tile."""
-    maps = [aoi_path("map", "degradation.tif"), aoi_path("map", "area_by_class.csv"), aoi_path("map", "quicklook.png")]
+    """The map and its products (with the evaluation and calibration when the AOI trains its own model);
+    without labels or `model`, the composites of every tile. An AOI of several UTM zones has one map per zone."""
+    maps = map_files(*MAP_NAMES)
+    for year in YEARS:
+        maps += [aoi_path("map", str(year), name) for name in ("degradation.tif", "area_by_class.csv")]
+    for year, later in year_pairs():
+        maps += [aoi_path("map", "change", f"{year}_{later}{end}") for end in (".tif", "_transitions.csv")]
     if MODEL:
         return terrain_paths() + maps
     if LABELS:
-        return terrain_paths() + [
-            aoi_path("map", "degradation.tif"),
-            aoi_path("map", "area_by_class.csv"),
-            aoi_path("map", "quicklook.png"),
-            aoi_path("eval", "metrics.json"),
-        ]
+        return terrain_paths() + maps + [
+            aoi_path("eval", name) for name in ("metrics.json", "confusion_matrix.png", "calibration.json", "reliability.png")
+        ] + [aoi_path("model", "training_curves.png")]
     print(f"AOI {AOI.name} has no labels: the run stops after the composites. Set `labels` in {AOI_FILE} "
           "to train and map.", file=sys.stderr)
     return terrain_paths() + all_composites("sar") + all_composites("optical")
@@ -92,13 +168,50 @@ def get_table_metrics(wildcards):
     ]
 
 
+# training seeds of the tables: the main model's, then `experiments.seeds`
+SEEDS = list(dict.fromkeys([int(config["train"]["seed"]), *(int(v) for v in EXPERIMENTS["seeds"])]))
+
+
+def get_seed_train_settings(wildcards):
+    """The main model's training settings with the network and the seed changed."""
+    return {**get_train_settings(), "model": wildcards.method, "seed": int(wildcards.seed)}
+
+
+def get_seed_random_forest_settings(wildcards):
+    return {"forest": dict(EXPERIMENTS["random_forest"]), "seed": int(wildcards.seed)}
+
+
+def get_seed_model(wildcards):
+    """A method's model at a seed: the main run's files at the main seed, the seed's own otherwise."""
+    main = int(wildcards.seed) == SEEDS[0]
+    if wildcards.method == "permafusionnet" and main:
+        return results("model/checkpoint.pt").format(aoi=wildcards.aoi)
+    if main:
+        return get_experiment_model(wildcards)
+    name = "model.joblib" if wildcards.method == RANDOM_FOREST else "checkpoint.pt"
+    return aoi_path("experiments", wildcards.method, f"seed{wildcards.seed}", name)
+
+
+def _seed_metrics(method, seed):
+    if seed == SEEDS[0] and method != "permafusionnet":  # scored by evaluate_experiment already
+        return aoi_path("experiments", method, "metrics.json")
+    return aoi_path("experiments", method, f"seed{seed}", "metrics.json")
+
+
+def get_seed_table_metrics(wildcards):
+    """Every table method's scores at every seed (method-major, seeds in SEEDS order)."""
+    return [_seed_metrics(m, seed) for m in TABLE_METHODS for seed in SEEDS]
+
+
 def get_tables(wildcards):
     """Tables 1-3 of the configured AOI; only AOIs with ground truth have them."""
     if not LABELS:
         raise WorkflowError(f"AOI {AOI.name} has no labels, so there is nothing to train or score for the "
                             f"tables: set `labels` in {AOI_FILE} to a GeoPackage of polygons with a class_code "
                             "column (1..4)")
-    return [aoi_path("tables", f"table{n}.{ext}") for n in (1, 2, 3) for ext in ("csv", "md")]
+    return [aoi_path("tables", f"table{n}.{ext}") for n in (1, 2, 3) for ext in ("csv", "md")] + [
+        aoi_path("tables", f"table{n}_seeds.{ext}") for n in (2, 3) for ext in ("csv", "md")
+    ]
 
 
 # Leave-one-region-out (loro.smk)
@@ -116,3 +229,4 @@ include: "model.smk"
 include: "map.smk"
 include: "experiments.smk"
 include: "loro.smk"
+include: "years.smk"

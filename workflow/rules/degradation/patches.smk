@@ -9,7 +9,7 @@ rule build_patches:
     output:
         store=directory(results("patches/patches.zarr")),
         index=results("patches/index.csv"),
-        table=results("patches/table1.csv"),
+        table=report(results("patches/table1.csv"), caption="../../report/table1.rst", category="Tables"),
     params:
         tiles=list(TILES),
         settings=config["patches"],

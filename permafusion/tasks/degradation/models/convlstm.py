@@ -3,9 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import nn
+
+#: Normalisations of the recurrence: none (the paper's literal cell) or a per-pixel layer norm per gate.
+LSTM_NORMS = ("none", "layer")
+
+
+class PixelLayerNorm(nn.Module):
+    """Layer norm over the channels of each pixel, in ``groups`` independent groups, with gain and bias.
+
+    Statistics are per sample, per pixel and per group, never over space: the output of a pixel does not
+    depend on the size of the window it is predicted in.
+    """
+
+    def __init__(self, channels: int, *, groups: int = 1, eps: float = 1e-5) -> None:
+        super().__init__()
+        if channels % groups:
+            raise ValueError(f"channels={channels} must be a multiple of groups={groups}")
+        self.groups = groups
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise x (B, C, H, W) over each group's channels."""
+        b, c, h, w = x.shape
+        g = x.reshape(b, self.groups, c // self.groups, h, w)
+        mean = g.mean(dim=2, keepdim=True)
+        var = g.var(dim=2, unbiased=False, keepdim=True)
+        g = (g - mean) * torch.rsqrt(var + self.eps)
+        return g.reshape(b, c, h, w) * self.weight[:, None, None] + self.bias[:, None, None]
 
 
 class ConvLSTMCell(nn.Module):
@@ -14,20 +44,36 @@ class ConvLSTMCell(nn.Module):
     ``i, f, o = sigmoid(.)``, ``g = tanh(.)`` from one convolution with ``4 * hidden`` output channels
     (in that order: i, f, o, g); ``c_t = f * c_{t-1} + i * g`` and ``h_t = o * tanh(c_t)``.
     No peephole connections.
+
+    With ``norm="layer"`` the four gate pre-activations are each layer-normalised over their channels per
+    pixel (Ba et al. 2016, layer-normalised LSTM), and so is ``c_t`` before its ``tanh``: the gates keep a
+    unit scale whatever the input's, so they do not saturate at high learning rates (measured on the demo's
+    lr 3e-3 without it: mean |pre-activation| 0.44 -> 3.37 within 40 steps, the recurrence's gradient
+    1/4000 of the decoder's). The forget-gate bias of the norm starts at 1, like the convolution's without.
     """
 
-    def __init__(self, input_channels: int, hidden_channels: int, *, kernel_size: int = 3) -> None:
+    def __init__(
+        self,
+        input_channels: int,
+        hidden_channels: int,
+        *,
+        kernel_size: int = 3,
+        norm: Literal["none", "layer"] = "none",
+    ) -> None:
         """Initialise the cell.
 
         Args:
             input_channels: channels of ``x_t``.
             hidden_channels: channels of ``h_t`` and ``c_t``.
             kernel_size: odd size of the square gate convolution ("same" padding).
+            norm: ``"none"`` (paper) or ``"layer"`` (per-pixel layer norm of each gate and of the cell).
 
         Raises:
-            ValueError: for an even kernel size or non-positive channel counts.
+            ValueError: for an even kernel size, non-positive channel counts or an unknown norm.
         """
         super().__init__()
+        if norm not in LSTM_NORMS:
+            raise ValueError(f"norm must be one of {LSTM_NORMS}, got {norm!r}")
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd to keep the spatial size, got {kernel_size}")
         if input_channels < 1 or hidden_channels < 1:
@@ -42,6 +88,14 @@ class ConvLSTMCell(nn.Module):
         with torch.no_grad():  # forget-gate bias 1: remember by default early in training
             bias.zero_()
             bias[hidden_channels : 2 * hidden_channels] = 1.0
+        self.norm = norm
+        self.gate_norm: PixelLayerNorm | None = None
+        self.cell_norm: PixelLayerNorm | None = None
+        if norm == "layer":
+            self.gate_norm = PixelLayerNorm(4 * hidden_channels, groups=4)
+            self.cell_norm = PixelLayerNorm(hidden_channels)
+            with torch.no_grad():
+                self.gate_norm.bias[hidden_channels : 2 * hidden_channels] = 1.0
 
     def init_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Zero ``(h, c)`` matching a (B, C, H, W) input."""
@@ -63,29 +117,40 @@ class ConvLSTMCell(nn.Module):
         """
         h, c = self.init_state(x) if state is None else state
         gates = self.conv(torch.cat([x, h], dim=1))
+        if self.gate_norm is not None:
+            gates = self.gate_norm(gates)
         i, f, o, g = torch.split(gates, self.hidden_channels, dim=1)
         c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h_next = torch.sigmoid(o) * torch.tanh(c_next)
+        c_out = self.cell_norm(c_next) if self.cell_norm is not None else c_next
+        h_next = torch.sigmoid(o) * torch.tanh(c_out)
         return h_next, c_next
 
 
 class ConvLSTM(nn.Module):
     """Stacked ConvLSTM: layer k reads the hidden-state sequence of layer k-1."""
 
-    def __init__(self, input_channels: int, hidden_channels: Sequence[int], *, kernel_size: int = 3) -> None:
+    def __init__(
+        self,
+        input_channels: int,
+        hidden_channels: Sequence[int],
+        *,
+        kernel_size: int = 3,
+        norm: Literal["none", "layer"] = "none",
+    ) -> None:
         """Initialise the stack.
 
         Args:
             input_channels: channels of the input sequence.
             hidden_channels: hidden channels per layer, bottom first (paper: (256, 128)).
             kernel_size: gate convolution size of every layer.
+            norm: normalisation of every layer's recurrence (see :class:`ConvLSTMCell`).
         """
         super().__init__()
         if len(hidden_channels) == 0:
             raise ValueError("hidden_channels needs at least one layer")
         widths = [input_channels, *hidden_channels]
         self.cells = nn.ModuleList(
-            ConvLSTMCell(widths[k], widths[k + 1], kernel_size=kernel_size)
+            ConvLSTMCell(widths[k], widths[k + 1], kernel_size=kernel_size, norm=norm)
             for k in range(len(hidden_channels))
         )
         self.hidden_channels = tuple(hidden_channels)

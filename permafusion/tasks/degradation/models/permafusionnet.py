@@ -34,8 +34,13 @@ class PermaFusionNet(nn.Module):
     2. At every level a :class:`CrossModalGate` fuses the two block outputs (before pooling) into
        ``F_l = A_l * Fs_l + (1 - A_l) * Fo_l``; these are the skip features (resolutions H ... H/2^(L-1)).
     3. The deepest fused features, max-pooled to H/2^L, of the ``T`` steps run through a stacked
-       :class:`ConvLSTM` (paper: hidden 256, 128); the top layer's last hidden state ``h_T`` starts the
-       decoder.
+       :class:`ConvLSTM` (paper: hidden 256, 128). A readout turns the top layer's hidden states into the
+       map that starts the decoder: ``"last"`` (the paper's literal form) takes ``h_T``; ``"attention"``
+       (default) takes a softmax-weighted sum over ``h_1 .. h_T``, the weights scored per pixel and step by a
+       1x1 convolution of ``h_t``. The attention readout lets the decoder reach any step's state with one
+       hop instead of through the recurrence's last step, so the temporal path gets gradient early in
+       training. ``lstm_norm="layer"`` (default) layer-normalises the recurrence's gates; ``"none"`` is the
+       paper's cell.
     4. A U-Net decoder: per level a 2x2 stride-2 transposed convolution, concatenation with that level's
        fused skip features, two 3x3 Conv-BN-ReLU. A 1x1 convolution gives ``num_classes`` logits.
 
@@ -43,20 +48,26 @@ class PermaFusionNet(nn.Module):
     reach it: ``"mean"`` (default) averages the fused skip features over the T steps, ``"last"`` takes step
     T only. The mean is the default because high-latitude months are often without optical data (polar
     night, snow, cloud; filled with the band mean by normalisation), so one month alone is a fragile
-    source of spatial detail, and labels describe a multi-year state rather than the last month. The
-    temporal dynamics still reach the decoder through ``h_T``.
+    source of spatial detail, and labels describe a multi-year state rather than the last month. The mean
+    is order-free: the order of the months reaches the decoder only through the temporal path.
+
+    ``validity_masks=True`` (default) gives each branch one more input channel per step: 1 where that
+    month's SAR (or optical) observation exists, 0 where normalisation filled it. The caller appends it
+    (:func:`permafusion.tasks.degradation.normalize.network_inputs`), so an empty month is not mistaken for
+    a month of mean reflectance. ``validity_masks=False`` is the paper's input.
 
     Output channel ``k`` stands for class code ``k + 1`` (see :mod:`permafusion.tasks.degradation.classes`).
 
     Ablations of paper §5.3 are constructor flags; their defaults build the full model above (same modules,
     same parameter initialisation order, bit-identical outputs for the same seed):
 
-    - ``temporal="single"`` (w/o temporal LSTM): the ConvLSTM is replaced by one order-free block [two
-      3x3 Conv-BN-ReLU to ``lstm_hidden[-1]`` channels] applied to each step's deepest fused features
-      independently, and the T results are averaged. The mean rather than the last month is used because
-      the last month alone is often without optical data at high latitude (polar night, snow), which would
-      confound "no temporal modelling" with "no optical data"; averaging keeps the information of all
-      months and removes only the sequence modelling. The decoder width is unchanged.
+    - ``temporal="single"`` (order-free pooling, w/o temporal LSTM): the ConvLSTM is replaced by one
+      order-free block [two 3x3 Conv-BN-ReLU to ``lstm_hidden[-1]`` channels] applied to each step's
+      deepest fused features independently, and the T results are averaged. The whole network is then
+      invariant to the order of the months (skips are means too): it keeps every month's values and
+      removes only the sequence. The decoder width is unchanged.
+    - ``time_step=m`` (a true single time step, T = 1): only month ``m`` (0-based index into the input's T
+      steps) is read; every other month is dropped before the encoders. Used with ``temporal="single"``.
     - ``fusion="concat"`` (w/o cross-modal attention): at every fused level ``[Fs; Fo]`` (2C channels) goes
       through a 1x1 convolution (with bias) back to C instead of the gate;
       :meth:`forward_with_attention` then returns no gates.
@@ -83,6 +94,10 @@ class PermaFusionNet(nn.Module):
         fusion: Literal["gate", "concat"] = "gate",
         shared_encoder: bool = False,
         skips: bool = True,
+        lstm_norm: Literal["none", "layer"] = "layer",
+        temporal_readout: Literal["last", "attention"] = "attention",
+        validity_masks: bool = True,
+        time_step: int | None = None,
     ) -> None:
         """Build the network.
 
@@ -100,10 +115,14 @@ class PermaFusionNet(nn.Module):
             fusion: ``"gate"`` (paper: :class:`CrossModalGate`) or ``"concat"`` (ablation: 1x1 conv).
             shared_encoder: ablation: one encoder for both modalities after a 1x1 projection each.
             skips: ``False`` for the ablation without encoder skip connections.
+            lstm_norm: ``"layer"`` (layer-normalised ConvLSTM gates) or ``"none"`` (paper).
+            temporal_readout: ``"attention"`` (pooling over all hidden states) or ``"last"`` (paper: h_T).
+            validity_masks: one extra input channel per branch: the month's observation mask.
+            time_step: read only this month (0-based), T = 1; None reads all months.
 
         Raises:
-            ValueError: for empty widths, non-positive sizes or an unknown ``skip_source``, ``temporal`` or
-                ``fusion``.
+            ValueError: for empty widths, non-positive sizes or an unknown ``skip_source``, ``temporal``,
+                ``fusion``, ``lstm_norm`` or ``temporal_readout``.
         """
         super().__init__()
         if skip_source not in ("mean", "last"):
@@ -112,6 +131,12 @@ class PermaFusionNet(nn.Module):
             raise ValueError(f"temporal must be 'convlstm' or 'single', got {temporal!r}")
         if fusion not in ("gate", "concat"):
             raise ValueError(f"fusion must be 'gate' or 'concat', got {fusion!r}")
+        if lstm_norm not in ("none", "layer"):
+            raise ValueError(f"lstm_norm must be 'none' or 'layer', got {lstm_norm!r}")
+        if temporal_readout not in ("last", "attention"):
+            raise ValueError(f"temporal_readout must be 'last' or 'attention', got {temporal_readout!r}")
+        if time_step is not None and time_step < 0:
+            raise ValueError(f"time_step must be a month index >= 0 (or None), got {time_step}")
         if len(encoder_widths) == 0 or min(encoder_widths) < 1:
             raise ValueError(f"encoder_widths needs positive widths, got {tuple(encoder_widths)}")
         if len(lstm_hidden) == 0 or min(lstm_hidden) < 1:
@@ -132,25 +157,32 @@ class PermaFusionNet(nn.Module):
         self.shared_encoder = shared_encoder
         self.skips = skips
         self.lstm_kernel_size = lstm_kernel_size
+        self.lstm_norm = lstm_norm
+        self.temporal_readout = temporal_readout
+        self.validity_masks = validity_masks
+        self.time_step = time_step
+        #: Diagnostic switch: the temporal path's output replaced by zeros (see ``zeroed_temporal``).
+        self.temporal_zeroed = False
+        sar_in = sar_channels + int(validity_masks)
+        optical_in = optical_channels + int(validity_masks)
         # Levels whose two branches are fused: all of them, or only the deepest without skips.
         self.fused_levels = tuple(range(len(widths))) if skips else (len(widths) - 1,)
 
         # Modules are created in the same order as the full model so that defaults keep its initialisation.
         if shared_encoder:
-            common = max(sar_channels, optical_channels)
-            self.sar_projection = nn.Conv2d(sar_channels, common, kernel_size=1)
-            self.optical_projection = nn.Conv2d(optical_channels, common, kernel_size=1)
+            common = max(sar_in, optical_in)
+            self.sar_projection = nn.Conv2d(sar_in, common, kernel_size=1)
+            self.optical_projection = nn.Conv2d(optical_in, common, kernel_size=1)
             self.encoder = nn.ModuleList(
                 _conv_block(c_in, c_out) for c_in, c_out in zip((common, *widths[:-1]), widths, strict=True)
             )
         else:
             self.sar_encoder = nn.ModuleList(
-                _conv_block(c_in, c_out)
-                for c_in, c_out in zip((sar_channels, *widths[:-1]), widths, strict=True)
+                _conv_block(c_in, c_out) for c_in, c_out in zip((sar_in, *widths[:-1]), widths, strict=True)
             )
             self.optical_encoder = nn.ModuleList(
                 _conv_block(c_in, c_out)
-                for c_in, c_out in zip((optical_channels, *widths[:-1]), widths, strict=True)
+                for c_in, c_out in zip((optical_in, *widths[:-1]), widths, strict=True)
             )
         fused_widths = [widths[level] for level in self.fused_levels]
         if fusion == "gate":
@@ -160,7 +192,9 @@ class PermaFusionNet(nn.Module):
         self.pool = nn.MaxPool2d(2)
         self.temporal: nn.Module
         if temporal == "convlstm":
-            self.temporal = ConvLSTM(widths[-1], self.lstm_hidden, kernel_size=lstm_kernel_size)
+            self.temporal = ConvLSTM(
+                widths[-1], self.lstm_hidden, kernel_size=lstm_kernel_size, norm=lstm_norm
+            )
         else:
             self.temporal = _conv_block(widths[-1], self.lstm_hidden[-1])
 
@@ -173,18 +207,34 @@ class PermaFusionNet(nn.Module):
         self.up = nn.ModuleList(ups)
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Conv2d(widths[0], num_classes, kernel_size=1)
+        # Created last so that the modules above keep their initialisation order.
+        self.readout: nn.Conv2d | None = None
+        if temporal == "convlstm" and temporal_readout == "attention":
+            self.readout = nn.Conv2d(self.lstm_hidden[-1], 1, kernel_size=1)
+
+    @property
+    def input_channels(self) -> tuple[int, int]:
+        """Channels per step the network reads (SAR, optical): the bands, plus one mask each if used."""
+        extra = int(self.validity_masks)
+        return self.sar_channels + extra, self.optical_channels + extra
 
     def _check_inputs(self, sar: torch.Tensor, optical: torch.Tensor) -> None:
+        cs, co = self.input_channels
+        masks = " (bands + validity mask: see normalize.network_inputs)" if self.validity_masks else ""
         if sar.ndim != 5 or optical.ndim != 5:
             raise ValueError(
-                f"expected sar (B, T, {self.sar_channels}, H, W) and optical "
-                f"(B, T, {self.optical_channels}, H, W); "
+                f"expected sar (B, T, {cs}, H, W) and optical (B, T, {co}, H, W){masks}; "
                 f"got shapes {tuple(sar.shape)} and {tuple(optical.shape)}"
             )
-        if sar.shape[2] != self.sar_channels or optical.shape[2] != self.optical_channels:
+        if sar.shape[2] != cs or optical.shape[2] != co:
             raise ValueError(
-                f"expected {self.sar_channels} SAR and {self.optical_channels} optical bands, "
+                f"expected {cs} SAR and {co} optical channels{masks}, "
                 f"got {sar.shape[2]} and {optical.shape[2]}"
+            )
+        if self.time_step is not None and self.time_step >= sar.shape[1]:
+            raise ValueError(
+                f"time_step={self.time_step} (0-based month of the single-step model) is outside the input's "
+                f"{sar.shape[1]} steps: set train.time_step below {sar.shape[1]}"
             )
         if sar.shape[:2] != optical.shape[:2] or sar.shape[-2:] != optical.shape[-2:]:
             raise ValueError(
@@ -201,15 +251,18 @@ class PermaFusionNet(nn.Module):
         """Logits and the cross-modal gates.
 
         Args:
-            sar: (B, T, sar_channels, H, W), normalised, no NaN.
-            optical: (B, T, optical_channels, H, W), normalised, no NaN.
+            sar: (B, T, sar_channels [+ 1 mask], H, W), normalised, no NaN.
+            optical: (B, T, optical_channels [+ 1 mask], H, W), normalised, no NaN.
 
         Returns:
             Logits (B, num_classes, H, W) and, per fused encoder level (shallow first), the gate ``A`` as
-            (B, T, C_level): the weight given to SAR (1 - A goes to optical). With ``fusion="concat"`` the
-            list is empty; with ``skips=False`` it holds the deepest level only.
+            (B, T', C_level) (T' = 1 with ``time_step``): the weight given to SAR (1 - A goes to optical).
+            With ``fusion="concat"`` the list is empty; with ``skips=False`` it holds the deepest level only.
         """
         self._check_inputs(sar, optical)
+        if self.time_step is not None:
+            sar = sar[:, self.time_step : self.time_step + 1]
+            optical = optical[:, self.time_step : self.time_step + 1]
         b, t = sar.shape[:2]
         xs = sar.reshape(b * t, *sar.shape[2:])
         xo = optical.reshape(b * t, *optical.shape[2:])
@@ -235,13 +288,9 @@ class PermaFusionNet(nn.Module):
                 skip = fused.reshape(b, t, *fused.shape[1:])
                 skips.append(skip.mean(dim=1) if self.skip_source == "mean" else skip[:, -1])
 
-        deep = self.pool(fused)
-        if self.temporal_mode == "convlstm":
-            _, states = self.temporal(deep.reshape(b, t, *deep.shape[1:]))
-            x = states[-1][0]  # h_T of the top ConvLSTM layer
-        else:
-            per_step = self.temporal(deep)
-            x = per_step.reshape(b, t, *per_step.shape[1:]).mean(dim=1)
+        x = self._temporal(self.pool(fused), b, t)
+        if self.temporal_zeroed:
+            x = torch.zeros_like(x)
         if self.skips:
             for up, block, skip in zip(self.up, self.decoder, reversed(skips), strict=True):
                 x = block(torch.cat([up(x), skip], dim=1))
@@ -249,6 +298,17 @@ class PermaFusionNet(nn.Module):
             for up, block in zip(self.up, self.decoder, strict=True):
                 x = block(up(x))
         return self.head(x), attention
+
+    def _temporal(self, deep: torch.Tensor, b: int, t: int) -> torch.Tensor:
+        """The temporal path: (B*T, C, h, w) deepest fused features -> (B, C_hidden, h, w)."""
+        if self.temporal_mode == "single":
+            per_step = self.temporal(deep)
+            return per_step.reshape(b, t, *per_step.shape[1:]).mean(dim=1)
+        hidden, states = self.temporal(deep.reshape(b, t, *deep.shape[1:]))
+        if self.readout is None:
+            return states[-1][0]  # h_T of the top ConvLSTM layer
+        scores = self.readout(hidden.reshape(b * t, *hidden.shape[2:])).reshape(b, t, 1, *hidden.shape[3:])
+        return (torch.softmax(scores, dim=1) * hidden).sum(dim=1)
 
     def _encode(self, level: int, xs: torch.Tensor, xo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One encoder level for both modalities (own weights, or one shared encoder on one batch)."""
@@ -258,7 +318,7 @@ class PermaFusionNet(nn.Module):
         return self.sar_encoder[level](xs), self.optical_encoder[level](xo)
 
     def forward(self, sar: torch.Tensor, optical: torch.Tensor) -> torch.Tensor:
-        """Logits (B, num_classes, H, W) for sar (B, T, 2, H, W) and optical (B, T, 6, H, W).
+        """Logits (B, num_classes, H, W) for sar (B, T, 2 [+1], H, W) and optical (B, T, 6 [+1], H, W).
 
         Inputs are normalised and NaN-free (see :mod:`permafusion.tasks.degradation.normalize`); H, W
         multiples of 16 (``2 ** len(encoder_widths)``).
@@ -291,4 +351,8 @@ class PermaFusionNet(nn.Module):
             "fusion": self.fusion,
             "shared_encoder": self.shared_encoder,
             "skips": self.skips,
+            "lstm_norm": self.lstm_norm,
+            "temporal_readout": self.temporal_readout,
+            "validity_masks": self.validity_masks,
+            "time_step": self.time_step,
         }

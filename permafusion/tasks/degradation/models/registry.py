@@ -25,13 +25,19 @@ from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
 from permafusion.tasks.degradation.models.presets import MODEL_PRESETS
 
 #: Constructor flags of each PermaFusionNet variant (the full model and the ablations of Table 3).
+#: ``ablation_order_free`` pools all months without order; ``ablation_single_step`` reads one month (T = 1,
+#: ``time_step``).
 PERMAFUSIONNET_VARIANTS: dict[str, dict[str, Any]] = {
     "permafusionnet": {},
+    "ablation_order_free": {"temporal": "single"},
     "ablation_single_step": {"temporal": "single"},
     "ablation_concat": {"fusion": "concat"},
     "ablation_shared_encoder": {"shared_encoder": True},
     "ablation_no_skips": {"skips": False},
 }
+
+#: The month (0-based) ``ablation_single_step`` reads when none is given: July of a January-December year.
+DEFAULT_SINGLE_STEP = 6
 
 _UNET_PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"widths": (64, 128, 256, 512), "bottleneck_width": 1024},
@@ -103,6 +109,10 @@ def build_model(name: str, *, preset: str | None = "paper", num_steps: int = 12,
                 raise ValueError(f"model {name!r} is defined by {key}={value!r}; got {key}={kwargs[key]!r}")
         merged.update(PERMAFUSIONNET_VARIANTS[name])
         merged.update(kwargs)
+        if name == "ablation_single_step" and merged.get("time_step") is None:
+            merged["time_step"] = DEFAULT_SINGLE_STEP
+        if name != "ablation_single_step" and merged.get("time_step") is not None:
+            raise ValueError(f"time_step applies to ablation_single_step only, not {name!r}")
         return PermaFusionNet(**merged)
     merged.update(kwargs)
     merged["num_steps"] = num_steps

@@ -11,7 +11,9 @@ from torch import nn
 from permafusion.tasks.degradation.models import PermaFusionNet
 
 B, T, H, W = 2, 3, 32, 32
-TINY: dict[str, Any] = {"encoder_widths": (4, 8, 8, 8), "lstm_hidden": (8, 4), "gate_reduction": 2}
+#: The paper's literal form: plain ConvLSTM cell, h_T readout, no validity masks.
+PAPER: dict[str, Any] = {"lstm_norm": "none", "temporal_readout": "last", "validity_masks": False}
+TINY: dict[str, Any] = {"encoder_widths": (4, 8, 8, 8), "lstm_hidden": (8, 4), "gate_reduction": 2, **PAPER}
 ABLATIONS: dict[str, dict[str, Any]] = {
     "single_step": {"temporal": "single"},
     "concat": {"fusion": "concat"},
@@ -56,7 +58,7 @@ def _reference_forward(model: PermaFusionNet, sar: torch.Tensor, optical: torch.
 
 
 @pytest.mark.parametrize("skip_source", ["mean", "last"])
-def test_default_flags_give_todays_model(skip_source: str) -> None:
+def test_paper_form_is_the_reference_forward(skip_source: str) -> None:
     torch.manual_seed(0)
     plain = PermaFusionNet(**TINY, skip_source=skip_source)
     torch.manual_seed(0)

@@ -17,7 +17,7 @@ def test_output_shape_per_preset(preset: str) -> None:
     torch.manual_seed(0)
     model = PermaFusionNet(**model_kwargs_for_preset(preset))
     print(f"PermaFusionNet[{preset}]: {count_parameters(model):,} parameters")
-    sar, optical = torch.randn(1, 2, 2, 32, 32), torch.randn(1, 2, 6, 32, 32)
+    sar, optical = torch.randn(1, 2, 3, 32, 32), torch.randn(1, 2, 7, 32, 32)  # bands + validity mask
     logits, attention = model.forward_with_attention(sar, optical)
     assert logits.shape == (1, 4, 32, 32)
     widths = MODEL_PRESETS[preset]["encoder_widths"]
@@ -27,10 +27,15 @@ def test_output_shape_per_preset(preset: str) -> None:
 
 
 def test_parameter_counts_of_presets() -> None:
-    paper = count_parameters(PermaFusionNet(**model_kwargs_for_preset("paper")))
+    literal = {"lstm_norm": "none", "temporal_readout": "last", "validity_masks": False}
+    paper = count_parameters(PermaFusionNet(**model_kwargs_for_preset("paper"), **literal))
+    default = count_parameters(PermaFusionNet(**model_kwargs_for_preset("paper")))
     small = count_parameters(PermaFusionNet(**model_kwargs_for_preset("small")))
-    print(f"parameters: paper {paper:,}, small {small:,}")
+    print(f"parameters: paper's literal form {paper:,}, paper widths {default:,}, small {small:,}")
     assert paper == 28_711_932
+    # masks: one input channel per branch (64 * 9 weights each); layer norms: 2 * 5 * 128 + 2 * 5 * 256;
+    # the attention readout: 128 + 1
+    assert default == paper + 2 * 64 * 9 + 10 * (128 + 256) + 129
     assert small < 1_000_000
 
 
@@ -40,7 +45,7 @@ def test_gradients_reach_both_encoders(skip_source: str) -> None:
     model = PermaFusionNet(
         encoder_widths=(4, 8, 8, 8), lstm_hidden=(8, 4), gate_reduction=2, skip_source=skip_source
     )
-    logits = model(torch.randn(2, 3, 2, 16, 48), torch.randn(2, 3, 6, 16, 48))
+    logits = model(torch.randn(2, 3, 3, 16, 48), torch.randn(2, 3, 7, 16, 48))
     assert logits.shape == (2, 4, 16, 48)
     logits.square().mean().backward()
     for encoder in (model.sar_encoder, model.optical_encoder):
@@ -59,10 +64,10 @@ def test_model_kwargs_rebuild_the_model() -> None:
 def test_errors_say_what_is_wrong() -> None:
     model = PermaFusionNet(**model_kwargs_for_preset("small"))
     with pytest.raises(ValueError, match="multiples of 16"):
-        model(torch.zeros(1, 2, 2, 24, 32), torch.zeros(1, 2, 6, 24, 32))
-    with pytest.raises(ValueError, match="6 optical bands"):
-        model(torch.zeros(1, 2, 2, 32, 32), torch.zeros(1, 2, 4, 32, 32))
+        model(torch.zeros(1, 2, 3, 24, 32), torch.zeros(1, 2, 7, 24, 32))
+    with pytest.raises(ValueError, match="7 optical channels .bands . validity mask"):
+        model(torch.zeros(1, 2, 2, 32, 32), torch.zeros(1, 2, 6, 32, 32))
     with pytest.raises(ValueError, match="share B, T"):
-        model(torch.zeros(1, 2, 2, 32, 32), torch.zeros(1, 3, 6, 32, 32))
+        model(torch.zeros(1, 2, 3, 32, 32), torch.zeros(1, 3, 7, 32, 32))
     with pytest.raises(ValueError, match="skip_source"):
         PermaFusionNet(skip_source="first")  # type: ignore[arg-type]

