@@ -129,7 +129,8 @@ rule train_experiment_seed:
         benchmarks("train_experiment/{method}_seed{seed}")
     threads: 8
     resources:
-        mem_mb=8000,
+        mem_mb=attempt_scaled(8000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/train.py"
 
@@ -150,7 +151,8 @@ rule train_random_forest_seed:
         logs(f"train_experiment/{RANDOM_FOREST}_seed{{seed}}"),
     threads: 8
     resources:
-        mem_mb=8000,
+        mem_mb=attempt_scaled(8000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/train_random_forest.py"
 
@@ -174,7 +176,8 @@ rule evaluate_experiment_seed:
         logs("evaluate_experiment/{method}_seed{seed}"),
     threads: 4
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/evaluate_experiment.py"
 
@@ -194,6 +197,7 @@ rule write_seed_tables:
         logs("write_seed_tables"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/write_seed_tables.py"

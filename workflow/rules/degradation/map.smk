@@ -65,7 +65,8 @@ rule build_pixel_map:
         logs("build_pixel_map/{product}"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/build_pixel_map.py"
 
@@ -86,7 +87,8 @@ rule plot_modality_weight:
         logs("plot_modality_weight"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/plot_modality_weight.py"
 
@@ -106,7 +108,8 @@ rule vectorize_tile:
         logs("vectorize_tile/{tile}"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/vectorize_tile.py"
 
@@ -125,7 +128,8 @@ rule build_vectors:
         logs("build_vectors"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/build_vectors.py"
 

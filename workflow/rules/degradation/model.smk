@@ -70,7 +70,10 @@ rule calibrate:
         logs("calibrate"),
     threads: 4
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
+        gpu=gpus(),
+        gpu_model=gpu_model(),
     script:
         "../../scripts/calibrate.py"
 
@@ -123,7 +126,8 @@ rule plot_training_curves:
         logs("plot_training_curves"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/plot_training_curves.py"
 
@@ -141,6 +145,7 @@ rule plot_confusion_matrix:
         logs("plot_confusion_matrix"),
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/plot_confusion_matrix.py"

@@ -45,7 +45,8 @@ rule build_year_map:
         logs("build_map/{year}"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/build_map.py"
 
@@ -67,6 +68,7 @@ rule build_change_map:
         logs("build_change_map/{year}_{later}"),
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
     script:
         "../../scripts/build_change_map.py"
