@@ -86,8 +86,8 @@ def test_windows_done_are_logged(caplog: pytest.LogCaptureFixture) -> None:
         predict_probabilities(
             small_model(), STATS, sar, optical, window=32, overlap=8, log=logging.getLogger("test.predict")
         )
-    # 45 x 70 px with a 4 px mirrored margin (53 x 78): 2 x 3 windows of 32 px; the last line says done
-    assert caplog.records[-1].getMessage().startswith("windows: 6/6 (100%), ")
+    # 45 x 70 px on a lattice of 32 px windows stepping 24 px from -4: 3 x 4 windows; the last line says done
+    assert caplog.records[-1].getMessage().startswith("windows: 12/12 (100%), ")
     assert caplog.records[-1].getMessage().endswith(", done")
 
 
