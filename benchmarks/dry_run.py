@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from permafusion.core.cluster import grouped_job_count
+from permafusion.core.cluster import grouped_job_count, planned_jobs
 
 REPO = Path(__file__).resolve().parents[1]
 BBOX = [55.0, 45.0, 95.0, 70.0]
@@ -55,16 +55,6 @@ def group_components(profile: Path) -> dict[str, int]:
     """A profile's `group-components` (group -> independent jobs per submission)."""
     settings = yaml.safe_load(profile.read_text()) or {}
     return {group: int(n) for group, n in (settings.get("group-components") or {}).items()}
-
-
-def planned_jobs(output: str) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    table = output.split("Job stats:")[1].split("\n\n")[0]
-    return {
-        m.group(1): int(m.group(2))
-        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
-        if m.group(1) != "total"
-    }
 
 
 def dry_run(*config: str) -> tuple[str, float]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -37,6 +38,19 @@ def resolve(device: str) -> torch.device:
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def timed_steps(step: Callable[[], object], device: torch.device, *, steps: int, warmup: int) -> float:
+    """Seconds of ``steps`` calls of ``step`` after ``warmup`` untimed ones (allocator, kernel choice,
+    compilation), the device synchronised at both ends."""
+    for _ in range(warmup):
+        step()
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    synchronize(device)
+    return time.perf_counter() - start
 
 
 def matmul_peak(device: torch.device, dtype: torch.dtype, *, n: int, seconds: float) -> float:

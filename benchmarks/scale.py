@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import composite as bench_composite  # noqa: E402
 from dry_run import group_components, rule_groups  # noqa: E402
-from hardware import hardware_name, resolve, synchronize  # noqa: E402
+from hardware import hardware_name, resolve, synchronize, timed_steps  # noqa: E402
 from train_throughput import workload  # noqa: E402
 
 from permafusion.core.cluster import grouped_job_count  # noqa: E402
@@ -120,13 +120,7 @@ def measure_training(device: torch.device, steps: int) -> dict[str, Any]:
         torch.nn.utils.clip_grad_norm_(work.model.parameters(), 1.0)
         optimizer.step()
 
-    step()  # warm-up: allocator, kernel choice
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    seconds = timed_steps(step, device, steps=steps, warmup=1)
     return {"seconds_per_sample": seconds / (work.batch * steps), "batch": work.batch}
 
 

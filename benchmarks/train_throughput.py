@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hardware import device_peak, hardware_name, resolve, synchronize
+from hardware import device_peak, hardware_name, resolve, timed_steps
 from torch.utils.flop_counter import FlopCounterMode
 
 from permafusion.learn.losses import CombinedLoss
@@ -140,14 +139,7 @@ def timed_run(
         forward_backward(model)
     flops_per_step = counter.get_total_flops()
     optimizer.zero_grad(set_to_none=True)
-    for _ in range(2):  # warm-up: allocator, cuDNN algorithm choice, compilation
-        step()
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    seconds = timed_steps(step, device, steps=steps, warmup=2)
     achieved = flops_per_step * steps / seconds / 1e12
     return {
         "model": work.name,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
+
+from permafusion.core.cluster import planned_jobs
+
+__all__ = ["REPO", "planned_jobs", "snakemake"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -16,13 +19,3 @@ def snakemake(*args: str, check: bool = True) -> subprocess.CompletedProcess[str
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
     return result
-
-
-def planned_jobs(output: str) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    table = output.split("Job stats:")[1].split("\n\n")[0]
-    return {
-        m.group(1): int(m.group(2))
-        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
-        if m.group(1) != "total"
-    }

@@ -9,6 +9,7 @@ definition.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -49,6 +50,16 @@ def gpus_for(device: str, gpus: int) -> int:
 def gpu_model_for(device: str, gpu_model: str | None) -> str:
     """The ``gpu_model`` resource: the model on CUDA runs when one is set, else an empty string (no model)."""
     return gpu_model if device.startswith("cuda") and gpu_model else ""
+
+
+def planned_jobs(dry_run_output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table a Snakemake dry run prints."""
+    table = dry_run_output.split("Job stats:")[1].split("\n\n")[0]
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
+        if m.group(1) != "total"
+    }
 
 
 def grouped_job_count(

@@ -22,7 +22,7 @@ from permafusion.tasks.degradation.models.registry import MODEL_NAMES, build_mod
 from permafusion.tasks.degradation.normalize import NormStats, network_inputs, validate_norm_stats
 from permafusion.tasks.degradation.windows import predict_windows
 
-if TYPE_CHECKING:  # the model code imports without the geospatial stack; predict_tile needs it
+if TYPE_CHECKING:  # the model code imports without the geospatial stack; predict_tile_products needs it
     from permafusion.geo.grid import GridSpec
 
 LOG = logging.getLogger(__name__)
@@ -226,36 +226,6 @@ class TileProducts:
     probabilities: np.ndarray
     uncertainty: np.ndarray
     sar_weight: np.ndarray | None
-
-
-def predict_tile(
-    *,
-    checkpoint: str | Path,
-    sar: Sequence[str | Path],
-    optical: Sequence[str | Path],
-    grid: GridSpec,
-    time_steps: int,
-    gap_fill: Mapping[str, GapFill],
-    window: int,
-    overlap: int,
-    batch_size: int,
-    device: str = "auto",
-    log: logging.Logger = LOG,
-) -> np.ndarray:
-    """The class map of one tile, predicted alone (see :func:`predict_tile_products` for the rest)."""
-    return predict_tile_products(
-        checkpoint=checkpoint,
-        tile=TileComposites(grid, sar, optical),
-        time_steps=time_steps,
-        gap_fill=gap_fill,
-        window=window,
-        overlap=overlap,
-        batch_size=batch_size,
-        tta=False,
-        gate_level=None,
-        device=device,
-        log=log,
-    ).classes
 
 
 def predict_tile_products(
