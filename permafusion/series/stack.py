@@ -2,19 +2,23 @@
 
 Rules hand over the composite stores of every tile of an AOI as one flat list, tile after tile and month
 after month within a tile (:func:`per_tile` splits it again); the model's inputs are the latest
-``time_steps`` months of the period (:func:`latest_months`), the same for patches and prediction.
+``time_steps`` months of the period, or ``time_steps`` months spread over several years
+(:func:`model_months`), the same for patches and prediction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import xarray as xr
 
 from permafusion.composite.store import open_composite
 
 VARIABLES = {"sar": "backscatter", "optical": "reflectance"}
+
+T = TypeVar("T")
 
 
 def open_series(paths: Sequence[str | Path]) -> xr.Dataset:
@@ -48,19 +52,39 @@ def per_tile(paths: Sequence[str | Path], tiles: Sequence[str]) -> dict[str, lis
     return {tile: list(paths[i * months : (i + 1) * months]) for i, tile in enumerate(tiles)}
 
 
-def latest_months(paths: Sequence[str | Path], sensor: str, *, steps: int) -> xr.DataArray:
-    """The sensor's values (time, band, y, x) over the latest ``steps`` months of one tile's stores.
+def model_months(months: Sequence[T], *, steps: int, every: int = 1) -> list[T]:
+    """The time steps the model takes out of a period's months (in time order): the last month and each
+    ``every``-th month before it, ``steps`` in all, oldest first.
+
+    ``every=1`` gives the latest ``steps`` months; ``steps=12, every=4`` gives 12 steps over four years, so a
+    model sees multi-year change as well as the seasons (at the cost of the seasonal detail).
+
+    Raises:
+        ValueError: for ``steps`` or ``every`` below 1, or a period too short for them.
+    """
+    if steps < 1 or every < 1:
+        raise ValueError(f"steps ({steps}) and every ({every}) must be at least 1")
+    span = 1 + (steps - 1) * every
+    if len(months) < span:
+        apart = "" if every == 1 else f" {every} months apart (a span of {span} months)"
+        raise ValueError(
+            f"{len(months)} monthly stores are fewer than the {steps} time steps{apart} the model takes"
+        )
+    return list(months[len(months) - span :: every])
+
+
+def latest_months(paths: Sequence[str | Path], sensor: str, *, steps: int, every: int = 1) -> xr.DataArray:
+    """The sensor's values (time, band, y, x) over the model's time steps of one tile's stores.
 
     Args:
         paths: the tile's monthly stores of one sensor, in time order.
         sensor: ``"sar"`` or ``"optical"``.
-        steps: how many of the latest months the model takes (``patches.time_steps``).
+        steps: how many time steps the model takes (``patches.time_steps``).
+        every: months between consecutive steps (``patches.step_months``, :func:`model_months`).
 
     Raises:
-        ValueError: for an unknown sensor, or fewer months than ``steps``.
+        ValueError: for an unknown sensor, or fewer months than the steps span.
     """
     if sensor not in VARIABLES:
         raise ValueError(f"sensor must be one of {sorted(VARIABLES)}, got {sensor!r}")
-    if len(paths) < steps:
-        raise ValueError(f"{len(paths)} monthly stores are fewer than the {steps} time steps the model takes")
-    return open_series(paths)[VARIABLES[sensor]].isel(time=slice(len(paths) - steps, len(paths)))
+    return open_series(model_months(paths, steps=steps, every=every))[VARIABLES[sensor]]

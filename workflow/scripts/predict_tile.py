@@ -38,6 +38,7 @@ products = predict_tile_products(
     neighbours=neighbours,
     extent=GridSpec.from_mapping(context["extent"]),
     time_steps=snakemake.params.time_steps,
+    step_months=snakemake.params.step_months,
     gap_fill=snakemake.params.gap_fill,
     window=settings["window"],
     overlap=settings["overlap"],

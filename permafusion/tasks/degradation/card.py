@@ -24,11 +24,14 @@ TASK = "degradation"
 MODEL_FORMAT = 2
 
 
-def model_card(*, time_steps: int, training: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def model_card(
+    *, time_steps: int, step_months: int = 1, training: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The card of a model trained on ``time_steps`` months (plain types, ``weights_only``-safe).
 
     Args:
         time_steps: monthly steps per sample.
+        step_months: months between consecutive steps.
         training: where and when it was trained, e.g. ``{"aoi": "demo", "start": "2023-01-01", "end":
             "2023-12-31"}``.
     """
@@ -37,6 +40,7 @@ def model_card(*, time_steps: int, training: Mapping[str, Any] | None = None) ->
         "classes": DEGRADATION.to_mapping(),
         "bands": {"sar": list(SAR_BANDS), "optical": list(OPTICAL_BANDS)},
         "time_steps": time_steps,
+        "step_months": step_months,
         "model_format": MODEL_FORMAT,
         "training": dict(training or {}),
         "package_version": permafusion.__version__,
@@ -59,8 +63,10 @@ def check_model_format(payload: Mapping[str, Any], *, path: str | Path) -> None:
         )
 
 
-def check_card(payload: Mapping[str, Any], *, path: str | Path, time_steps: int) -> dict[str, Any]:
-    """The checkpoint's card, if an AOI with ``time_steps`` monthly steps can be mapped with it.
+def check_card(
+    payload: Mapping[str, Any], *, path: str | Path, time_steps: int, step_months: int = 1
+) -> dict[str, Any]:
+    """The checkpoint's card, if an AOI with ``time_steps`` steps ``step_months`` apart can be mapped with it.
 
     Raises:
         ValueError: the checkpoint has no card, or its task, classes, bands or time steps differ from the
@@ -84,6 +90,12 @@ def check_card(payload: Mapping[str, Any], *, path: str | Path, time_steps: int)
         problems.append(
             f"it was trained on {card.get('time_steps')} monthly time steps, the AOI's patches.time_steps is "
             f"{time_steps}: set patches.time_steps to {card.get('time_steps')} in the AOI file"
+        )
+    trained_every = card.get("step_months", 1)  # cards written before the setting: consecutive months
+    if trained_every != step_months:
+        problems.append(
+            f"its time steps are {trained_every} month(s) apart, the AOI's patches.step_months is "
+            f"{step_months}: set patches.step_months to {trained_every} in the AOI file"
         )
     if problems:
         trained = card.get("training") or {}

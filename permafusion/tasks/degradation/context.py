@@ -47,12 +47,16 @@ def pixel_offset(grid: GridSpec, extent: GridSpec) -> tuple[int, int]:
     return round(row), round(col)
 
 
-def composite_reader(sar: Sequence[str | Path], optical: Sequence[str | Path], *, steps: int) -> TileReader:
-    """A :data:`TileReader` over a tile's monthly composite stores (latest ``steps`` months)."""
+def composite_reader(
+    sar: Sequence[str | Path], optical: Sequence[str | Path], *, steps: int, every: int = 1
+) -> TileReader:
+    """A :data:`TileReader` over a tile's monthly composite stores (``steps`` months, ``every`` apart, up to
+    the last)."""
     from permafusion.series.stack import latest_months
 
     series = {
-        name: latest_months(paths, name, steps=steps) for name, paths in (("sar", sar), ("optical", optical))
+        name: latest_months(paths, name, steps=steps, every=every)
+        for name, paths in (("sar", sar), ("optical", optical))
     }
 
     def read(rows: slice, cols: slice) -> tuple[np.ndarray, np.ndarray]:

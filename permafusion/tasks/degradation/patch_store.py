@@ -8,7 +8,8 @@ Layout of ``<name>.zarr`` (N patches, T time steps, P pixels a side):
 - ``label``    uint8   (N, P, P): class codes 1..4, 0 where unlabeled (ignored by losses and metrics).
 
 Values stay physical (dB, reflectance) so that normalisation is decided, and recorded, by training.
-One chunk holds one patch, so a loader reads exactly the patches it needs.
+One chunk holds one patch, so a loader reads exactly the patches it needs. The group's attributes name the
+bands, ``time_steps``, ``step_months`` (months between steps) and ``patch_size``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ class PatchArrays:
 class PatchStoreWriter:
     """Writes patches one at a time into a fresh Zarr group of known size."""
 
-    def __init__(self, path: str | Path, *, count: int, time_steps: int, patch_size: int) -> None:
+    def __init__(
+        self, path: str | Path, *, count: int, time_steps: int, patch_size: int, step_months: int = 1
+    ) -> None:
         import zarr  # here, not at the top: training imports on GPU nodes without the geospatial stack
 
         self.root = zarr.open_group(str(path), mode="w")
@@ -47,6 +50,7 @@ class PatchStoreWriter:
                 "sar_bands": list(SAR_BANDS),
                 "optical_bands": list(OPTICAL_BANDS),
                 "time_steps": t,
+                "step_months": step_months,
                 "patch_size": p,
             }
         )
@@ -97,6 +101,18 @@ def read_patches(path: str | Path, indices: Sequence[int] | None = None) -> Patc
         return np.asarray(array.get_orthogonal_selection((np.asarray(indices, dtype=int),)))
 
     return PatchArrays(sar=read("sar"), optical=read("optical"), label=read("label"))
+
+
+def read_step_months(path: str | Path) -> int:
+    """Months between the store's time steps (1 for stores written without the attribute)."""
+    import zarr
+
+    every = zarr.open_group(str(path), mode="r").attrs.get("step_months", 1)
+    if not isinstance(every, int):
+        raise ValueError(
+            f"{path}: step_months {every!r} is not a whole number of months; rebuild the patches"
+        )
+    return every
 
 
 def read_split_ids(index: Path) -> dict[str, list[int]]:

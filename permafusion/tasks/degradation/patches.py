@@ -38,6 +38,8 @@ class PatchSettings:
         size: patch side in pixels.
         stride: step between patch origins (size = no overlap).
         time_steps: monthly steps per patch.
+        step_months: months between consecutive steps, counted back from the period's last month
+            (:func:`permafusion.series.stack.model_months`).
         min_labeled_fraction: patches with fewer labeled pixels are dropped.
         block: split unit of ``split_unit="block"``, in patches per side.
         fractions: share of patches (``block``) or labelled pixels (``cell``) per split.
@@ -53,6 +55,7 @@ class PatchSettings:
     size: int = 128
     stride: int = 128
     time_steps: int = 12
+    step_months: int = 1
     min_labeled_fraction: float = 0.05
     block: int = 2
     fractions: Mapping[str, float] = field(default_factory=lambda: {"train": 0.6, "val": 0.2, "test": 0.2})
@@ -219,7 +222,11 @@ def write_patches(
         {tile.name: labelled_regions(tile.label) for tile in tiles} if "regions" in index.columns else {}
     )
     writer = PatchStoreWriter(
-        store, count=len(index), time_steps=settings.time_steps, patch_size=settings.size
+        store,
+        count=len(index),
+        time_steps=settings.time_steps,
+        step_months=settings.step_months,
+        patch_size=settings.size,
     )
     size = settings.size
     for position, row in enumerate(index.itertuples()):
@@ -285,8 +292,12 @@ def build_patch_set(
         sources.append(
             TileSource(
                 name,
-                latest_months(sar_by_tile[name], "sar", steps=settings.time_steps),
-                latest_months(optical_by_tile[name], "optical", steps=settings.time_steps),
+                latest_months(
+                    sar_by_tile[name], "sar", steps=settings.time_steps, every=settings.step_months
+                ),
+                latest_months(
+                    optical_by_tile[name], "optical", steps=settings.time_steps, every=settings.step_months
+                ),
                 label,
             )
         )

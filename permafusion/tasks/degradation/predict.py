@@ -234,6 +234,7 @@ def predict_tile_products(
     tile: TileComposites,
     time_steps: int,
     gap_fill: Mapping[str, GapFill],
+    step_months: int = 1,
     window: int = 128,
     overlap: int = 32,
     batch_size: int = 8,
@@ -245,7 +246,7 @@ def predict_tile_products(
     device: str = "auto",
     log: logging.Logger = LOG,
 ) -> TileProducts:
-    """The products of one tile: the checkpoint's model over the latest ``time_steps`` months.
+    """The products of one tile: the checkpoint's model over ``time_steps`` months up to the last.
 
     Windows lie on the lattice of ``extent`` (the tiles of the zone; the tile itself when None) and read
     context from ``neighbours`` (:mod:`permafusion.tasks.degradation.context`), so tiles mosaic without
@@ -255,8 +256,9 @@ def predict_tile_products(
     Args:
         checkpoint: the trained model (its card must fit ``time_steps``).
         tile: the tile's grid and composites.
-        time_steps: the latest months the model takes.
+        time_steps: the months the model takes.
         gap_fill: temporal filling per sensor ("sar", "optical").
+        step_months: months between the steps (:func:`permafusion.series.stack.model_months`).
         window: sliding window side.
         overlap: overlap of neighbouring windows.
         batch_size: windows per forward pass.
@@ -271,7 +273,7 @@ def predict_tile_products(
     from permafusion.tasks.degradation.context import ContextSource, composite_reader, gather_context
 
     payload = read_checkpoint(checkpoint, device)
-    card = check_card(payload, path=checkpoint, time_steps=time_steps)
+    card = check_card(payload, path=checkpoint, time_steps=time_steps, step_months=step_months)
     trained_on = card.get("training", {}).get("aoi", "an unnamed AOI")
     log.info("model %s (%s, trained on %s)", checkpoint, payload.get("model_name"), trained_on)
     model, norm_stats = model_from_checkpoint(payload, path=checkpoint, device=device)
@@ -279,7 +281,7 @@ def predict_tile_products(
         log.warning("the model has no cross-modal gates: no modality weight is mapped")
         gate_level = None
     sources = [
-        ContextSource(t.grid, composite_reader(t.sar, t.optical, steps=time_steps))
+        ContextSource(t.grid, composite_reader(t.sar, t.optical, steps=time_steps, every=step_months))
         for t in (tile, *neighbours)
     ]
     sar, optical, placement = gather_context(

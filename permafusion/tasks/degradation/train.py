@@ -66,7 +66,12 @@ from permafusion.tasks.degradation.normalize import (
     network_inputs,
     reads_masks,
 )
-from permafusion.tasks.degradation.patch_store import PatchArrays, load_split, read_split_ids
+from permafusion.tasks.degradation.patch_store import (
+    PatchArrays,
+    load_split,
+    read_split_ids,
+    read_step_months,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -250,9 +255,11 @@ class DegradationTask:
         val: PatchArrays,
         data_files: Sequence[Path],
         training: Mapping[str, Any] | None = None,
+        step_months: int = 1,
         log: logging.Logger = LOG,
     ) -> None:
         self.settings = settings
+        self.step_months = step_months
         self.training = dict(training or {})
         self.train, self.val = train, val
         self.data_files = list(data_files)
@@ -338,7 +345,9 @@ class DegradationTask:
             "train_patches": self.sizes()[0],
             "val_patches": self.sizes()[1],
             "patch_size": self.train.sar.shape[-1],
-            "card": model_card(time_steps=self.train.sar.shape[1], training=self.training),
+            "card": model_card(
+                time_steps=self.train.sar.shape[1], step_months=self.step_months, training=self.training
+            ),
         }
 
     def fingerprint(self) -> str:
@@ -406,6 +415,7 @@ def train_model(
         val=val_data,
         data_files=[index, patches],
         training=training,
+        step_months=read_step_months(patches),
         log=log,
     )
     return fit(

@@ -20,6 +20,7 @@ def test_a_fitting_checkpoint_is_accepted_and_its_card_returned() -> None:
         ({"time_steps": 6}, r"trained on 6 monthly time steps.*set patches.time_steps to 6"),
         ({"task": "rts"}, r"a model of the 'rts' task"),
         ({"bands": {"sar": ["vv"], "optical": ["B04"]}}, r"trained on bands"),
+        ({"step_months": 4}, r"4 month\(s\) apart.*set patches.step_months to 4"),
     ],
 )
 def test_a_checkpoint_that_does_not_fit_is_refused_saying_what_differs(change: dict, message: str) -> None:

@@ -72,6 +72,7 @@ def test_train_model_writes_weights_only_checkpoint(trained: dict[str, Path]) ->
     )
     assert payload["model_kwargs"]["encoder_widths"] == [8, 16, 32, 64]
     assert payload["best_epoch"] in (1, 2)
+    assert payload["card"]["time_steps"] == 3 and payload["card"]["step_months"] == 1
     json.dumps({k: v for k, v in payload.items() if k != "state_dict"})  # all plain types
     model, stats = load_model(trained["checkpoint"])
     assert not model.training
@@ -354,3 +355,10 @@ def test_calibrate_fits_on_val_and_scores_the_test_split(trained: dict[str, Path
         table = result["test"][when]
         assert 0 <= table["ece"] <= 1
         assert sum(row["count"] for row in table["bins"]) == result["test_pixels"] > 0
+
+
+def test_the_store_records_the_months_between_its_steps(tmp_path: Path) -> None:
+    from permafusion.tasks.degradation.patch_store import PatchStoreWriter, read_step_months
+
+    PatchStoreWriter(tmp_path / "spread.zarr", count=1, time_steps=12, patch_size=16, step_months=4)
+    assert read_step_months(tmp_path / "spread.zarr") == 4

@@ -2,15 +2,26 @@
 import sys
 
 from permafusion.geo.tiles import context_tiles, zone_extent
+from permafusion.series.stack import model_months
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.experiments import EXPERIMENT_METHODS, RANDOM_FOREST
 
-if len(MONTHS) < config["patches"]["time_steps"]:
-    raise WorkflowError(f"the period {AOI.start}..{AOI.end} in {AOI_FILE} has {len(MONTHS)} months; patches need "
-                        f"{config['patches']['time_steps']} (patches.time_steps): widen `start`/`end`")
-if YEARS and config["patches"]["time_steps"] > 12:
-    raise WorkflowError(f"`years` in {AOI_FILE} maps each calendar year from its 12 monthly composites, but the model "
-                        f"takes {config['patches']['time_steps']} months (patches.time_steps): set time_steps to at "
+_STEPS, _STEP_MONTHS = config["patches"]["time_steps"], config["patches"]["step_months"]
+_SPAN = 1 + (_STEPS - 1) * _STEP_MONTHS  # months from the model's first time step to its last
+
+
+def model_steps(months):
+    """The months the model takes out of a run of months (patches.time_steps, patches.step_months)."""
+    return model_months(months, steps=_STEPS, every=_STEP_MONTHS)
+
+
+if len(MONTHS) < _SPAN:
+    raise WorkflowError(f"the period {AOI.start}..{AOI.end} in {AOI_FILE} has {len(MONTHS)} months; the model's "
+                        f"{_STEPS} time steps {_STEP_MONTHS} month(s) apart (patches.time_steps, patches.step_months) "
+                        f"span {_SPAN}: widen `start`/`end`, or lower time_steps or step_months")
+if YEARS and _SPAN > 12:
+    raise WorkflowError(f"`years` in {AOI_FILE} maps each calendar year from its 12 monthly composites, but the model's "
+                        f"time steps span {_SPAN} months (patches.time_steps, patches.step_months): make them span at "
                         "most 12, or leave `years` out and map the period")
 _PATCH = config["patches"]["size"]
 _MAP_SHAPE = max((grid.shape for grid in ZONE_GRIDS.values()), key=min)  # the zone with most room for a patch
