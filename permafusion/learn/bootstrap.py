@@ -19,6 +19,14 @@ from permafusion.core.classes import ClassScheme
 CHUNK = 256
 
 
+def sum_by_unit(patch_cms: np.ndarray, units: np.ndarray | None) -> np.ndarray:
+    """Per-patch (N, K, K) matrices summed into one matrix per resampling unit (``units``: one unit number
+    per patch, e.g. patches that share a labelled region); None keeps every patch its own unit."""
+    if units is None:
+        return patch_cms
+    return np.stack([patch_cms[units == u].sum(axis=0) for u in np.unique(units)])
+
+
 def _scores(cms: np.ndarray) -> dict[str, np.ndarray]:
     """OA, kappa, mean F1, mean IoU (B,) and per-class F1 (B, K) of a stack of (B, K, K) matrices."""
     cms = cms.astype(np.float64)

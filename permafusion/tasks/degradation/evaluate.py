@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from permafusion.core.classes import NODATA
-from permafusion.learn.bootstrap import bootstrap_ci
+from permafusion.learn.bootstrap import bootstrap_ci, sum_by_unit
 from permafusion.learn.metrics import metrics_report, per_patch_confusion
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.patch_store import (
@@ -113,7 +113,7 @@ def evaluate_predictor(
     units = region_clusters(pd.read_csv(index), ids[split])
 
     def scored(cms: np.ndarray) -> dict[str, Any]:
-        per_unit = cms if units is None else np.stack([cms[units == u].sum(axis=0) for u in np.unique(units)])
+        per_unit = sum_by_unit(cms, units)
         ci = bootstrap_ci(per_unit, n_boot=n_boot, seed=seed, scheme=DEGRADATION) if n_boot > 0 else None
         return {**metrics_report(cms.sum(axis=0), scheme=DEGRADATION), "ci95": ci}
 

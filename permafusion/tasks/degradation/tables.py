@@ -4,8 +4,10 @@
 - Table 2: every method on the test split: OA, mean F1, per-class F1 and Cohen's kappa, each with its 95 %
   patch-bootstrap interval (the ``ci95`` of :func:`.evaluate.evaluate_predictor`).
 - Table 3: the full model and each ablation: OA and mean F1 with intervals, and their difference to the full
-  model with a paired 95 % interval: the same bootstrap draws of test patches are applied to both models'
-  per-patch confusion matrices, so the interval is that of the difference, not of two separate figures.
+  model with a paired 95 % interval: the same bootstrap draws are applied to both models' confusion matrices,
+  so the interval is that of the difference, not of two separate figures. The draws are of labelled regions
+  (patches sharing a region together, as in the evaluation) when the patches are split by region, of
+  patches otherwise.
 
 CSV files hold unrounded fractions (OA too) in columns ``<metric>``, ``<metric>_ci_low``,
 ``<metric>_ci_high``; Markdown files are formatted like the paper: OA in % with one decimal, F1 and kappa
@@ -24,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from permafusion.core.files import write_text
-from permafusion.learn.bootstrap import CHUNK, _interval, _scores
+from permafusion.learn.bootstrap import CHUNK, _interval, _scores, sum_by_unit
 from permafusion.tasks.degradation.classes import DEGRADATION
+from permafusion.tasks.degradation.patch_store import region_clusters
 from permafusion.tasks.degradation.patches import dataset_table
 
 #: Row labels of Table 2 (the paper's names).
@@ -122,12 +125,13 @@ def _class_f1(metrics: Mapping[str, Any], code: int) -> tuple[float | None, list
 def paired_difference_ci(
     cms_a: np.ndarray, cms_b: np.ndarray, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
 ) -> dict[str, list[float] | None]:
-    """Percentile intervals of ``metric(a) - metric(b)`` for OA and mean F1 over paired patch draws.
+    """Percentile intervals of ``metric(a) - metric(b)`` for OA and mean F1 over paired draws of units.
 
     Args:
-        cms_a: (N, K, K) per-patch confusion matrices of model a on the test patches.
-        cms_b: (N, K, K) of model b on the same patches, in the same order.
-        n_boot: replicates; each draws N patches with replacement and scores both models on them.
+        cms_a: (N, K, K) confusion matrices of model a, one per resampling unit (a patch, or the patches
+            of a labelled region: :func:`permafusion.learn.bootstrap.sum_by_unit`).
+        cms_b: (N, K, K) of model b on the same units, in the same order.
+        n_boot: replicates; each draws N units with replacement and scores both models on them.
         seed: seed of the draws.
         level: coverage.
 
@@ -216,11 +220,14 @@ def table3(
     full: str = "permafusionnet",
     n_boot: int = 1000,
     seed: int = 0,
+    units: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Table 3: the full model and each ablation: OA, mean F1 and their paired difference to the full model.
 
     The difference intervals need the per-patch matrices (``patch_confusion``, ``patch_ids``) of both
-    models over the same patches; without them the difference is given without an interval.
+    models over the same patches; without them the difference is given without an interval. ``units``
+    (one unit number per patch of ``patch_ids``, :func:`.patch_store.region_clusters`) makes the draws
+    resample labelled regions instead of patches.
 
     Raises:
         KeyError: naming a method without metrics.
@@ -237,8 +244,8 @@ def table3(
         diff_ci: Mapping[str, list[float] | None] = {}
         if method != full and _paired(metrics[method], base):
             diff_ci = paired_difference_ci(
-                np.asarray(metrics[method]["patch_confusion"]),
-                np.asarray(base["patch_confusion"]),
+                sum_by_unit(np.asarray(metrics[method]["patch_confusion"]), units),
+                sum_by_unit(np.asarray(base["patch_confusion"]), units),
                 n_boot=n_boot,
                 seed=seed,
             )
@@ -297,10 +304,13 @@ def write_tables(
     """
     out_dir = Path(out_dir)
     loaded = load_metrics(metrics)
+    patches = pd.read_csv(index)
+    scored = loaded.get(full, {}).get("patch_ids")
+    units = None if scored is None else region_clusters(patches, scored)
     frames = {
-        "table1": table1(pd.read_csv(index)),
+        "table1": table1(patches),
         "table2": table2(loaded, methods),
-        "table3": table3(loaded, ablations, full=full, n_boot=n_boot, seed=seed),
+        "table3": table3(loaded, ablations, full=full, n_boot=n_boot, seed=seed, units=units),
     }
     written = {}
     for name, (frame, markdown) in frames.items():

@@ -100,6 +100,22 @@ def test_table3_differences_have_paired_intervals(metrics: dict[str, dict]) -> N
     assert "w/o temporal LSTM" in lines[3] and f"{100 * expected:+.1f} [" in lines[3]
 
 
+def test_table3_resamples_labelled_regions_when_given_them(metrics: dict[str, dict]) -> None:
+    from permafusion.learn.bootstrap import sum_by_unit
+
+    units = np.arange(20) // 5  # four regions of five patches each
+    frame, _ = table3(metrics, ABLATIONS, n_boot=300, units=units)
+    single = frame.set_index("method").loc["ablation_single_step"]
+    by_region = paired_difference_ci(
+        sum_by_unit(np.asarray(metrics["ablation_single_step"]["patch_confusion"]), units),
+        sum_by_unit(np.asarray(metrics["permafusionnet"]["patch_confusion"]), units),
+        n_boot=300,
+    )
+    assert [single["delta_mean_f1_ci_low"], single["delta_mean_f1_ci_high"]] == by_region["mean_f1"]
+    by_patch = table3(metrics, ABLATIONS, n_boot=300)[0].set_index("method").loc["ablation_single_step"]
+    assert by_patch["delta_mean_f1_ci_low"] != single["delta_mean_f1_ci_low"]
+
+
 def test_paired_interval_is_narrower_than_the_unpaired_spread() -> None:
     a = np.asarray(fake_metrics(0.9, seed=1)["patch_confusion"])
     same = paired_difference_ci(a, a, n_boot=100)
