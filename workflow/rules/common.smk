@@ -67,6 +67,9 @@ TASK = AOI_SETTINGS["task"]
 CLUSTER = config["cluster"]
 RESULTS = config["results"]
 IS_DEMO = "demo" in AOI_SETTINGS
+# the demo generator's settings; `demo_seed` on the command line draws another scene of the same generator
+DEMO_SETTINGS = {**(AOI_SETTINGS.get("demo") or {}),
+                 **({} if config["demo_seed"] is None else {"seed": config["demo_seed"]})}
 RASTER_TASK = TASK not in STATION_TASKS
 if RASTER_TASK:
     try:

@@ -13,10 +13,10 @@ rule generate_demo_data:
         grid=get_map_grid,
         start=str(AOI.first_and_last_day()[0]),  # the period and the mapped `years`
         end=str(AOI.first_and_last_day()[1]),
-        seed=AOI_SETTINGS.get("demo", {}).get("seed", 42),
-        history_years=AOI_SETTINGS.get("demo", {}).get("history_years", 4),
-        cell_size_m=AOI_SETTINGS.get("demo", {}).get("cell_size_m", 1500.0),
-        labeled_fraction=AOI_SETTINGS.get("demo", {}).get("labeled_fraction", 0.7),
+        seed=DEMO_SETTINGS.get("seed", 42),
+        history_years=DEMO_SETTINGS.get("history_years", 4),
+        cell_size_m=DEMO_SETTINGS.get("cell_size_m", 1500.0),
+        labeled_fraction=DEMO_SETTINGS.get("labeled_fraction", 0.7),
     conda:
         "../envs/geo.yaml"
     log:

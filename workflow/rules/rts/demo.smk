@@ -12,7 +12,7 @@ rule generate_rts_demo:
         aoi_bbox=list(AOI.bbox),
         sites=SITES,
         years=YEARS,
-        seed=AOI_SETTINGS.get("demo", {}).get("seed", 42),
+        seed=DEMO_SETTINGS.get("seed", 42),
     conda:
         "../../envs/geo.yaml"
     log:

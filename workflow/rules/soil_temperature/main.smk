@@ -11,7 +11,6 @@ SOIL_START = str(AOI_SETTINGS["start"])
 SOIL_END = str(AOI_SETTINGS["end"])
 SOIL_MODELS = list(SOIL["models"])
 SOIL_SPLITS = list(SOIL["splits"])
-DEMO_SETTINGS = AOI_SETTINGS.get("demo") or {}
 try:
     dt.date.fromisoformat(SOIL_START), dt.date.fromisoformat(SOIL_END)
 except ValueError:
