@@ -90,3 +90,15 @@ def test_planning_work_grows_linearly_with_tiles(tmp_path):
     assert t1 < t2 < t3 and t3 - t2 >= t2 - t1 > 10
     first_step, second_step = (c2 - c1) / (t2 - t1), (c3 - c2) / (t3 - t2)
     assert second_step < 1.3 * first_step, (runs, first_step, second_step)
+
+
+def test_time_steps_spread_over_years_plan_every_month_of_the_period(tmp_path):
+    labels = tmp_path / "labels.gpkg"
+    labels.touch()
+    _write_aoi(tmp_path, "years3", bbox=[72.40, 65.20, 72.45, 65.25], labels=str(labels), start="2021-01-01",
+               end="2023-12-31", patches={"time_steps": 12, "step_months": 3})  # fmt: skip
+    result = snakemake("-n", "--config", "aoi=years3", f"aoi_dir={tmp_path}", f"results={tmp_path}/results")
+    output = result.stdout + result.stderr
+    tiles, _, stated = _stated(output)
+    jobs = planned_jobs(output)
+    assert jobs["composite_optical"] == 36 * tiles and sum(jobs.values()) == stated
