@@ -118,10 +118,6 @@ def _bad_aoi(tmp_path: Path, **change) -> Path:
         ({"years": [2023, 2019]}, "`years` [2023, 2019]"),
         ({"years": [2019, 2023], "end": "2024-12-31", "patches": {"time_steps": 13}}, "at most 12"),
         ({"start": "2022-01-01", "end": "2023-12-31", "patches": {"step_months": 3}}, "span 34: widen"),
-        (
-            {"years": [2023, 2024], "end": "2024-12-31", "patches": {"time_steps": 6, "step_months": 4}},
-            "at most 12",
-        ),
         ({"vectors": {"min_area_m2": -1}}, "section `vectors`"),
     ],
 )
