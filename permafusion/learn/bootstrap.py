@@ -1,8 +1,9 @@
-"""Bootstrap confidence intervals of the metrics over test patches, from per-patch confusion matrices.
+"""Bootstrap confidence intervals of the metrics, from one confusion matrix per resampling unit.
 
-Pixels of one patch are spatially correlated, so the resampling unit is the patch: each replicate draws
-N patches with replacement (multinomial counts, seeded) and sums their confusion matrices. Working on the
-(N, K, K) matrices makes 1000 replicates cost milliseconds. Intervals are percentile intervals; a metric
+Pixels near each other are correlated, so whole units are resampled: patches, or the labelled regions
+(truth cells) of a split by region, whose pixels may lie in several patches. Each replicate draws N units
+with replacement (multinomial counts, seeded) and sums their confusion matrices. Working on the (N, K, K)
+matrices makes 1000 replicates cost milliseconds. Intervals are percentile intervals; a metric
 undefined in a replicate (e.g. the F1 of a class absent from it) is left out of that metric's quantiles.
 """
 
@@ -17,14 +18,6 @@ from permafusion.core.classes import ClassScheme
 
 #: Replicates processed at once (bounds memory to CHUNK x N counts).
 CHUNK = 256
-
-
-def sum_by_unit(patch_cms: np.ndarray, units: np.ndarray | None) -> np.ndarray:
-    """Per-patch (N, K, K) matrices summed into one matrix per resampling unit (``units``: one unit number
-    per patch, e.g. patches that share a labelled region); None keeps every patch its own unit."""
-    if units is None:
-        return patch_cms
-    return np.stack([patch_cms[units == u].sum(axis=0) for u in np.unique(units)])
 
 
 def _scores(cms: np.ndarray) -> dict[str, np.ndarray]:
@@ -65,28 +58,28 @@ def bootstrap_ci(
     """Percentile bootstrap intervals of OA, kappa, mean F1, mean IoU and per-class F1.
 
     Args:
-        patch_cms: (N, K, K) confusion matrices, one per patch
-            (:func:`permafusion.learn.metrics.per_patch_confusion`).
+        patch_cms: (N, K, K) confusion matrices, one per unit
+            (:func:`permafusion.learn.metrics.unit_confusion`).
         n_boot: number of replicates.
         seed: seed of the resampling (same seed, same intervals).
         level: coverage of the intervals.
         scheme: the classes of the matrices.
 
     Returns:
-        JSON-ready ``{"level", "n_boot", "seed", "patches", "unit", "overall_accuracy": [lo, hi],
+        JSON-ready ``{"level", "n_boot", "seed", "units", "overall_accuracy": [lo, hi],
         "kappa", "mean_f1", "mean_iou", "per_class_f1": {name: [lo, hi]}}``; ``None`` where a metric is
         undefined in every replicate.
 
     Raises:
-        ValueError: for no patches, a bad shape, ``n_boot < 1`` or a level outside (0, 1).
+        ValueError: for no units, a bad shape, ``n_boot < 1`` or a level outside (0, 1).
     """
     cms = np.asarray(patch_cms)
     names, codes = scheme.names, list(scheme.codes)
     if cms.ndim != 3 or cms.shape[1:] != (len(codes), len(codes)):
-        raise ValueError(f"expected (N, {len(codes)}, {len(codes)}) per-patch matrices, got {cms.shape}")
+        raise ValueError(f"expected (N, {len(codes)}, {len(codes)}) per-unit matrices, got {cms.shape}")
     n = cms.shape[0]
     if n == 0:
-        raise ValueError("no patches to bootstrap: the split is empty")
+        raise ValueError("no units to bootstrap: the split is empty")
     if n_boot < 1 or not 0 < level < 1:
         raise ValueError(f"n_boot={n_boot} must be >= 1 and level={level} in (0, 1)")
     rng = np.random.default_rng(seed)
@@ -102,8 +95,7 @@ def bootstrap_ci(
         "level": level,
         "n_boot": n_boot,
         "seed": seed,
-        "patches": n,
-        "unit": "patch",
+        "units": n,
         "overall_accuracy": _interval(scores["overall_accuracy"], level),
         "kappa": _interval(scores["kappa"], level),
         "mean_f1": _interval(scores["mean_f1"], level),

@@ -47,22 +47,25 @@ def _labeled_codes(ref: np.ndarray, pred: np.ndarray, num_classes: int) -> tuple
     return ref, pred
 
 
-def per_patch_confusion(reference: np.ndarray, predicted: np.ndarray, *, num_classes: int) -> np.ndarray:
-    """(N, K, K) int64 confusion matrices, one per patch (first axis), same conventions as above.
-
-    Their sum over the first axis is :func:`confusion_matrix` of all patches; kept apart they let
-    :mod:`permafusion.learn.bootstrap` resample patches without touching pixels again.
+def unit_confusion(
+    units: np.ndarray, reference: np.ndarray, predicted: np.ndarray, *, count: int, num_classes: int
+) -> np.ndarray:
+    """(count, K, K) int64 confusion matrices, one per resampling unit: ``units`` gives every pixel's unit
+    (0..count-1, -1 for none: e.g. its patch, or the labelled region it lies in), same conventions as above
+    otherwise. Their sum is :func:`confusion_matrix` of the pixels with a unit; kept apart they let
+    :mod:`permafusion.learn.bootstrap` resample units without touching pixels again. Pixels of one unit may
+    lie in several patches: the matrices of calls over chunks of patches add up to those of the whole.
     """
-    reference = np.asarray(reference)
-    predicted = np.asarray(predicted)
-    if reference.shape != predicted.shape or reference.ndim < 1:
-        raise ValueError(f"reference {reference.shape} and prediction {predicted.shape} differ in shape")
-    n, k2 = reference.shape[0], num_classes * num_classes
-    patch = np.broadcast_to(np.arange(n).reshape((n,) + (1,) * (reference.ndim - 1)), reference.shape)
-    labeled = reference != NODATA
-    ref, pred = _labeled_codes(reference[labeled], predicted[labeled], num_classes)
-    flat = patch[labeled] * k2 + (ref - 1) * num_classes + (pred - 1)
-    return np.bincount(flat, minlength=n * k2).reshape(n, num_classes, num_classes)
+    units, reference, predicted = np.asarray(units), np.asarray(reference), np.asarray(predicted)
+    if not units.shape == reference.shape == predicted.shape:
+        raise ValueError(
+            f"units {units.shape}, reference {reference.shape}, prediction {predicted.shape} differ"
+        )
+    k2 = num_classes * num_classes
+    scored = (reference != NODATA) & (units >= 0)
+    ref, pred = _labeled_codes(reference[scored], predicted[scored], num_classes)
+    flat = units[scored].astype(np.int64) * k2 + (ref - 1) * num_classes + (pred - 1)
+    return np.bincount(flat, minlength=count * k2).reshape(count, num_classes, num_classes)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ def test_interval_contains_estimate_and_shrinks_with_more_patches() -> None:
         for name, bounds in ci["per_class_f1"].items():
             assert bounds[0] <= point["per_class"][name]["f1"] <= bounds[1]
         widths.append(ci["mean_f1"][1] - ci["mean_f1"][0])
-        assert ci["patches"] == n and ci["n_boot"] == 400 and ci["unit"] == "patch"
+        assert ci["units"] == n and ci["n_boot"] == 400
     assert widths[1] < widths[0] / 2  # ~ 1/sqrt(16) = 1/4 expected
 
 
@@ -57,7 +57,7 @@ def test_bootstrap_is_seeded_and_handles_absent_classes() -> None:
 
 
 def test_bootstrap_errors() -> None:
-    with pytest.raises(ValueError, match="no patches"):
+    with pytest.raises(ValueError, match="no units"):
         bootstrap_ci(np.zeros((0, 4, 4), dtype=np.int64), scheme=DEGRADATION)
     with pytest.raises(ValueError, match=r"\(N, 4, 4\)"):
         bootstrap_ci(np.zeros((3, 3, 3), dtype=np.int64), scheme=DEGRADATION)

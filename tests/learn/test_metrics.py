@@ -13,7 +13,7 @@ from permafusion.learn.metrics import (
     confusion_matrix,
     f1_per_class,
     metrics_report,
-    per_patch_confusion,
+    unit_confusion,
 )
 from permafusion.tasks.degradation.classes import DEGRADATION
 
@@ -57,18 +57,18 @@ def test_kappa_edge_cases() -> None:
     assert cohen_kappa(majority) == pytest.approx(0.0)
 
 
-def test_per_patch_confusion_sums_to_the_whole() -> None:
-    rng = np.random.default_rng(0)
+def test_unit_confusion_gathers_each_units_pixels_wherever_they_lie() -> None:
+    rng = np.random.default_rng(1)
     reference = rng.integers(0, 5, (3, 8, 8))
     predicted = rng.integers(1, 5, (3, 8, 8))
-    per_patch = per_patch_confusion(reference, predicted, num_classes=4)
-    assert per_patch.shape == (3, 4, 4)
-    np.testing.assert_array_equal(
-        per_patch.sum(axis=0), confusion_matrix(reference, predicted, num_classes=4)
-    )
-    np.testing.assert_array_equal(per_patch[1], confusion_matrix(reference[1], predicted[1], num_classes=4))
+    units = rng.integers(-1, 2, (3, 8, 8))  # two units spread over all patches, -1 scored nowhere
+    per_unit = unit_confusion(units, reference, predicted, count=2, num_classes=4)
+    for u in (0, 1):
+        inside = units == u
+        expected = confusion_matrix(reference[inside], predicted[inside], num_classes=4)
+        np.testing.assert_array_equal(per_unit[u], expected)
     with pytest.raises(ValueError, match="predicted codes"):
-        per_patch_confusion(np.array([[1]]), np.array([[0]]), num_classes=4)
+        unit_confusion(np.array([[0]]), np.array([[1]]), np.array([[0]]), count=1, num_classes=4)
 
 
 def test_bad_codes_are_rejected() -> None:

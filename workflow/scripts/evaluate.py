@@ -1,7 +1,7 @@
 """Score the trained model and a majority-class baseline on the held-out test patches.
 
-The per-patch confusion matrices are kept: Tables 2 and 3 use this file for the full model and pair its
-bootstrap with the other methods'.
+The confusion matrices per labelled region are kept: Tables 2 and 3 use this file for the full model and
+pair its bootstrap with the other methods'.
 """
 
 from pathlib import Path
@@ -20,7 +20,7 @@ metrics = evaluate(
     index=Path(snakemake.input.index),
     split="test",
     device=snakemake.params.device,
-    keep_patch_confusion=True,
+    keep_unit_confusion=True,
 )
 write_json(metrics, snakemake.output[0])
 log.info(

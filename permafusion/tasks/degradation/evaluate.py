@@ -1,6 +1,6 @@
 """Test-split evaluation of a checkpoint (or of any per-patch classifier, see :func:`evaluate_predictor`)
-against a majority-class baseline, with bootstrap intervals over patches, or over labelled regions (patches
-sharing a region resampled together) when the patches are split by region."""
+against a majority-class baseline, with bootstrap intervals over labelled regions (truth cells) when the
+patches are split by region, over patches otherwise."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ import pandas as pd
 import torch
 
 from permafusion.core.classes import NODATA
-from permafusion.learn.bootstrap import bootstrap_ci, sum_by_unit
-from permafusion.learn.metrics import metrics_report, per_patch_confusion
+from permafusion.learn.bootstrap import bootstrap_ci
+from permafusion.learn.metrics import metrics_report, unit_confusion
 from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.patch_store import (
     PatchArrays,
+    read_labels,
     read_patches,
     read_split_ids,
-    region_clusters,
+    region_units,
 )
 from permafusion.tasks.degradation.predict import load_model, predict_patches
 
@@ -64,22 +65,24 @@ def evaluate_predictor(
     split: Literal["train", "val", "test"] = "test",
     n_boot: int = 1000,
     seed: int = 0,
-    keep_patch_confusion: bool = False,
+    keep_unit_confusion: bool = False,
 ) -> dict[str, Any]:
     """Metrics of any patch classifier on one split, next to the majority-class baseline.
 
-    The same scoring as :func:`evaluate` (which calls it for a checkpoint): per-patch confusion
-    matrices, their sum for the metrics, a patch bootstrap for the intervals.
+    The same scoring as :func:`evaluate` (which calls it for a checkpoint): a confusion matrix per
+    resampling unit (labelled region, or patch for block splits), their sum for the metrics, a bootstrap
+    over the units for the intervals.
 
     Args:
         predict: maps the split's patch arrays (a chunk at a time) to class probabilities.
         patches: the Zarr patch store.
         index: the patch index CSV.
         split: which split to score.
-        n_boot: bootstrap replicates over the split's patches (0: no intervals).
+        n_boot: bootstrap replicates over the split's units (0: no intervals).
         seed: seed of the bootstrap.
-        keep_patch_confusion: also return ``"patch_ids"`` and the model's per-patch matrices
-            (``"patch_confusion"``, N x K x K nested lists), e.g. for paired differences between models.
+        keep_unit_confusion: also return ``"patch_ids"`` and the model's per-unit matrices
+            (``"unit_confusion"``, U x K x K nested lists), e.g. for paired differences between models
+            scored on the same patches.
 
     Returns:
         The dict of :func:`evaluate` without ``checkpoint`` and ``best_epoch``.
@@ -91,30 +94,31 @@ def evaluate_predictor(
     ids = _checked_split_ids(index, split, n_boot)
     baseline_code = majority_class(patches, ids["train"])
 
-    patch_model, patch_base = [], []
+    units = region_units(pd.read_csv(index), ids[split], read_labels(patches, ids[split]))
+    count = len(ids[split]) if units is None else int(units.max()) + 1
+    k = DEGRADATION.num_classes
+
+    def confusion(label: np.ndarray, predicted: np.ndarray, start: int) -> np.ndarray:
+        if units is None:  # each patch is its own unit
+            unit = np.broadcast_to(np.arange(start, start + len(label))[:, None, None], label.shape)
+        else:
+            unit = units[start : start + len(label)]
+        return unit_confusion(unit, label, predicted, count=count, num_classes=k)
+
+    cms_model = np.zeros((count, k, k), dtype=np.int64)
+    cms_base = np.zeros_like(cms_model)
     pixels = 0
     for start in range(0, len(ids[split]), CHUNK):
         data = read_patches(patches, ids[split][start : start + CHUNK])
-        probs = predict(data)
-        patch_model.append(
-            per_patch_confusion(data.label, np.argmax(probs, axis=1) + 1, num_classes=DEGRADATION.num_classes)
-        )
-        patch_base.append(
-            per_patch_confusion(
-                data.label, np.full_like(data.label, baseline_code), num_classes=DEGRADATION.num_classes
-            )
-        )
+        cms_model += confusion(data.label, np.argmax(predict(data), axis=1) + 1, start)
+        cms_base += confusion(data.label, np.full_like(data.label, baseline_code), start)
         pixels += data.label.size
-    cms_model, cms_base = np.concatenate(patch_model), np.concatenate(patch_base)
     cm_model = cms_model.sum(axis=0)
     if cm_model.sum() == 0:
         raise ValueError(f"the {split!r} split of {index} has no labeled pixel: nothing to score")
 
-    units = region_clusters(pd.read_csv(index), ids[split])
-
     def scored(cms: np.ndarray) -> dict[str, Any]:
-        per_unit = sum_by_unit(cms, units)
-        ci = bootstrap_ci(per_unit, n_boot=n_boot, seed=seed, scheme=DEGRADATION) if n_boot > 0 else None
+        ci = bootstrap_ci(cms, n_boot=n_boot, seed=seed, scheme=DEGRADATION) if n_boot > 0 else None
         return {**metrics_report(cms.sum(axis=0), scheme=DEGRADATION), "ci95": ci}
 
     result: dict[str, Any] = {
@@ -125,8 +129,8 @@ def evaluate_predictor(
         "bootstrap": {
             "n_boot": n_boot,
             "seed": seed,
-            "unit": "patch" if units is None else "labelled regions (patches sharing a region together)",
-            "units": len(ids[split]) if units is None else int(units.max()) + 1,
+            "unit": "patch" if units is None else "labelled region",
+            "units": count,
             "level": 0.95,
         },
         "model": scored(cms_model),
@@ -137,9 +141,9 @@ def evaluate_predictor(
             **scored(cms_base),
         },
     }
-    if keep_patch_confusion:
+    if keep_unit_confusion:
         result["patch_ids"] = list(ids[split])
-        result["patch_confusion"] = cms_model.astype(int).tolist()
+        result["unit_confusion"] = cms_model.astype(int).tolist()
     return result
 
 
@@ -153,7 +157,7 @@ def evaluate(
     batch_size: int = 8,
     n_boot: int = 1000,
     seed: int = 0,
-    keep_patch_confusion: bool = False,
+    keep_unit_confusion: bool = False,
 ) -> dict[str, Any]:
     """Metrics of the checkpoint's model on one split, next to a majority-class baseline.
 
@@ -166,9 +170,9 @@ def evaluate(
         split: which split to score.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         batch_size: patches per forward pass.
-        n_boot: bootstrap replicates over the split's patches (0: no intervals).
+        n_boot: bootstrap replicates over the split's units (0: no intervals).
         seed: seed of the bootstrap.
-        keep_patch_confusion: also return ``"patch_ids"`` and ``"patch_confusion"`` (see
+        keep_unit_confusion: also return ``"patch_ids"`` and ``"unit_confusion"`` (see
             :func:`evaluate_predictor`).
 
     Returns:
@@ -197,7 +201,7 @@ def evaluate(
         split=split,
         n_boot=n_boot,
         seed=seed,
-        keep_patch_confusion=keep_patch_confusion,
+        keep_unit_confusion=keep_unit_confusion,
     )
     return {
         "split": scores.pop("split"),

@@ -182,14 +182,14 @@ def evaluate_experiment(
         index: the patch index CSV.
         split: which split to score.
         device: for networks: ``"cpu"``, ``"cuda"`` or ``"auto"``.
-        n_boot: bootstrap replicates over patches.
+        n_boot: bootstrap replicates over the split's units (labelled regions, or patches).
         seed: bootstrap seed (the same for every method, so intervals and differences are paired).
         diagnostics: for networks, also score the split with months permuted and with the recurrence
             zeroed (:func:`permafusion.tasks.degradation.diagnostics.temporal_diagnostics`).
 
     Returns:
         The dict of :func:`permafusion.tasks.degradation.evaluate.evaluate` with ``"method"``,
-        ``"model_file"``, the per-patch matrices (``"patch_ids"``, ``"patch_confusion"``) that
+        ``"model_file"``, the per-unit matrices (``"patch_ids"``, ``"unit_confusion"``) that
         :mod:`permafusion.tasks.degradation.tables` uses for paired differences, and for networks
         ``"temporal_diagnostics"``.
 
@@ -210,7 +210,7 @@ def evaluate_experiment(
             split=split,
             n_boot=n_boot,
             seed=seed,
-            keep_patch_confusion=True,
+            keep_unit_confusion=True,
         )
     else:
         import torch
@@ -228,7 +228,7 @@ def evaluate_experiment(
             device=device,
             n_boot=n_boot,
             seed=seed,
-            keep_patch_confusion=True,
+            keep_unit_confusion=True,
         )
         scores.pop("checkpoint")
         if diagnostics:

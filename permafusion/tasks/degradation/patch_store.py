@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 
 from permafusion.core.classes import NODATA
 from permafusion.learn.splits import SPLITS
@@ -139,40 +140,47 @@ def load_split(patches: Path, ids: list[int], *, split: str, index: Path) -> Pat
     return data
 
 
-def region_clusters(index: pd.DataFrame, patch_ids: Sequence[int]) -> np.ndarray | None:
-    """Bootstrap units of patches split by labelled region: patches that share a region are one unit.
+def read_labels(path: str | Path, indices: Sequence[int]) -> np.ndarray:
+    """The label arrays (N, P, P) of the given patches, in the given order, without their imagery."""
+    import zarr
 
-    A region (a truth cell) that spans two patches makes their errors dependent, so a bootstrap over
-    patches would count it twice; resampling these units resamples whole cells (a unit may hold several).
+    array = zarr.open_group(str(path), mode="r")["label"]
+    if not isinstance(array, zarr.Array):
+        raise ValueError(f"{path}/label is not an array: rebuild the patches")
+    return np.asarray(array.get_orthogonal_selection((np.asarray(indices, dtype=int),)))
+
+
+def region_units(index: pd.DataFrame, patch_ids: Sequence[int], labels: np.ndarray) -> np.ndarray | None:
+    """The bootstrap unit of every pixel of the scored patches: the labelled region (truth cell) it lies in.
+
+    Patches split by region hold only their split's regions, and regions never touch (survey polygons are
+    shrunk inward), so the connected labelled areas of a split's patches laid back on their tile are its
+    regions, whole also where one spans several patches. Resampling them resamples truth cells, however
+    the cells chain patches together.
 
     Args:
-        index: the patch index (``patch_id``, ``tile``, ``regions``).
+        index: the patch index (``patch_id``, ``tile``, ``row_off``, ``col_off``, ``regions``).
         patch_ids: the scored patches, in scoring order.
+        labels: their (N, P, P) label arrays, in the same order (:func:`read_labels`).
 
     Returns:
-        One unit number per patch of ``patch_ids``, or None for an index without ``regions`` (split by
-        blocks: each patch is its own unit).
+        (N, P, P) int32 unit numbers from 0, -1 where unlabelled; None for an index without ``regions``
+        (split by blocks: each patch is then its own unit).
     """
     if "regions" not in index.columns:
         return None
-    rows = index.set_index("patch_id").loc[list(patch_ids)]
-    parent = list(range(len(rows)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first: dict[str, int] = {}
-    for i, (tile, regions) in enumerate(zip(rows["tile"], rows["regions"], strict=True)):
-        for region in str(regions).split(";"):
-            if region in ("", "nan"):
-                continue
-            key = f"{tile}:{region}"
-            if key in first:
-                parent[find(i)] = find(first[key])
-            else:
-                first[key] = i
-    roots = [find(i) for i in range(len(rows))]
-    return np.unique(roots, return_inverse=True)[1]
+    rows = index.set_index("patch_id").loc[list(patch_ids)].reset_index()
+    size = labels.shape[-1]
+    labelled = labels != NODATA
+    units = np.full(labels.shape, -1, dtype=np.int32)
+    first = 0
+    for _, patches in rows.groupby("tile", sort=True):
+        positions = patches.index.to_numpy()
+        canvas = np.zeros((patches["row_off"].max() + size, patches["col_off"].max() + size), dtype=bool)
+        for i, r, c in zip(positions, patches["row_off"], patches["col_off"], strict=True):
+            canvas[r : r + size, c : c + size] |= labelled[i]
+        regions, count = ndimage.label(canvas)
+        for i, r, c in zip(positions, patches["row_off"], patches["col_off"], strict=True):
+            units[i] = np.where(labelled[i], regions[r : r + size, c : c + size] - 1 + first, -1)
+        first += count
+    return units

@@ -2,12 +2,11 @@
 
 - Table 1: patches per class (dominant labeled class) and split (:func:`.patches.dataset_table`).
 - Table 2: every method on the test split: OA, mean F1, per-class F1 and Cohen's kappa, each with its 95 %
-  patch-bootstrap interval (the ``ci95`` of :func:`.evaluate.evaluate_predictor`).
+  bootstrap interval (the ``ci95`` of :func:`.evaluate.evaluate_predictor`, over labelled regions).
 - Table 3: the full model and each ablation: OA and mean F1 with intervals, and their difference to the full
-  model with a paired 95 % interval: the same bootstrap draws are applied to both models' confusion matrices,
-  so the interval is that of the difference, not of two separate figures. The draws are of labelled regions
-  (patches sharing a region together, as in the evaluation) when the patches are split by region, of
-  patches otherwise.
+  model with a paired 95 % interval: the same bootstrap draws of the evaluation's units (labelled regions,
+  or patches for block splits) are applied to both models' matrices, so the interval is that of the
+  difference, not of two separate figures.
 
 CSV files hold unrounded fractions (OA too) in columns ``<metric>``, ``<metric>_ci_low``,
 ``<metric>_ci_high``; Markdown files are formatted like the paper: OA in % with one decimal, F1 and kappa
@@ -26,9 +25,8 @@ import numpy as np
 import pandas as pd
 
 from permafusion.core.files import write_text
-from permafusion.learn.bootstrap import CHUNK, _interval, _scores, sum_by_unit
+from permafusion.learn.bootstrap import CHUNK, _interval, _scores
 from permafusion.tasks.degradation.classes import DEGRADATION
-from permafusion.tasks.degradation.patch_store import region_clusters
 from permafusion.tasks.degradation.patches import dataset_table
 
 #: Row labels of Table 2 (the paper's names).
@@ -128,8 +126,8 @@ def paired_difference_ci(
     """Percentile intervals of ``metric(a) - metric(b)`` for OA and mean F1 over paired draws of units.
 
     Args:
-        cms_a: (N, K, K) confusion matrices of model a, one per resampling unit (a patch, or the patches
-            of a labelled region: :func:`permafusion.learn.bootstrap.sum_by_unit`).
+        cms_a: (N, K, K) confusion matrices of model a, one per resampling unit (a labelled region, or a
+            patch: the ``unit_confusion`` of :func:`.evaluate.evaluate_predictor`).
         cms_b: (N, K, K) of model b on the same units, in the same order.
         n_boot: replicates; each draws N units with replacement and scores both models on them.
         seed: seed of the draws.
@@ -220,14 +218,11 @@ def table3(
     full: str = "permafusionnet",
     n_boot: int = 1000,
     seed: int = 0,
-    units: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Table 3: the full model and each ablation: OA, mean F1 and their paired difference to the full model.
 
-    The difference intervals need the per-patch matrices (``patch_confusion``, ``patch_ids``) of both
-    models over the same patches; without them the difference is given without an interval. ``units``
-    (one unit number per patch of ``patch_ids``, :func:`.patch_store.region_clusters`) makes the draws
-    resample labelled regions instead of patches.
+    The difference intervals need the per-unit matrices (``unit_confusion``, ``patch_ids``) of both
+    models over the same patches; without them the difference is given without an interval.
 
     Raises:
         KeyError: naming a method without metrics.
@@ -244,8 +239,8 @@ def table3(
         diff_ci: Mapping[str, list[float] | None] = {}
         if method != full and _paired(metrics[method], base):
             diff_ci = paired_difference_ci(
-                sum_by_unit(np.asarray(metrics[method]["patch_confusion"]), units),
-                sum_by_unit(np.asarray(base["patch_confusion"]), units),
+                np.asarray(metrics[method]["unit_confusion"]),
+                np.asarray(base["unit_confusion"]),
                 n_boot=n_boot,
                 seed=seed,
             )
@@ -262,8 +257,8 @@ def table3(
 
 def _paired(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return bool(
-        a.get("patch_confusion") is not None
-        and b.get("patch_confusion") is not None
+        a.get("unit_confusion") is not None
+        and b.get("unit_confusion") is not None
         and a.get("patch_ids") == b.get("patch_ids")
     )
 
@@ -304,13 +299,10 @@ def write_tables(
     """
     out_dir = Path(out_dir)
     loaded = load_metrics(metrics)
-    patches = pd.read_csv(index)
-    scored = loaded.get(full, {}).get("patch_ids")
-    units = None if scored is None else region_clusters(patches, scored)
     frames = {
-        "table1": table1(patches),
+        "table1": table1(pd.read_csv(index)),
         "table2": table2(loaded, methods),
-        "table3": table3(loaded, ablations, full=full, n_boot=n_boot, seed=seed, units=units),
+        "table3": table3(loaded, ablations, full=full, n_boot=n_boot, seed=seed),
     }
     written = {}
     for name, (frame, markdown) in frames.items():

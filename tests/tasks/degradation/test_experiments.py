@@ -121,7 +121,7 @@ def test_random_forest_experiment(store: tuple[Path, Path], tmp_path: Path) -> N
     assert metrics["method"] == RANDOM_FOREST and metrics["patches"] == 1
     model = metrics["model"]
     assert {"overall_accuracy", "kappa", "mean_f1", "per_class", "ci95"} <= set(model)
-    assert len(metrics["patch_confusion"]) == 1 and metrics["patch_ids"] == [5]
+    assert len(metrics["unit_confusion"]) == metrics["bootstrap"]["units"] and metrics["patch_ids"] == [5]
     lo, hi = model["ci95"]["overall_accuracy"]
     assert lo <= model["overall_accuracy"] <= hi
     json.dumps(metrics)

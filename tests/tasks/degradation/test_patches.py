@@ -99,17 +99,23 @@ def test_settings_reject_bad_values():
         PatchSettings(fractions={"train": 0.9, "val": 0.2, "test": 0.2})
 
 
-def test_region_clusters_join_patches_that_share_a_labelled_region():
-    from permafusion.tasks.degradation.patch_store import region_clusters
+def test_region_units_are_the_truth_cells_whole_across_patches_and_never_chained():
+    from permafusion.tasks.degradation.patch_store import region_units
 
+    # three patches of 4 px in a row on tile a, one on tile b; cells: A spans patches 0 and 1, B spans 1
+    # and 2, C lies in patch 2 only: chaining patches by shared cells would make one unit of all three
+    canvas = np.zeros((4, 12), dtype=np.uint8)
+    canvas[1:3, 2:6] = 1  # A
+    canvas[1:3, 7:10] = 2  # B
+    canvas[0, 11] = 3  # C
+    labels = np.stack([canvas[:, 0:4], canvas[:, 4:8], canvas[:, 8:12], canvas[:, 0:4]])
     index = pd.DataFrame(
-        {
-            "patch_id": [0, 1, 2, 3, 4],
-            "tile": ["a", "a", "a", "b", "a"],
-            "regions": ["1;2", "2", "3", "2", "4;3"],
-        }
-    )
-    units = region_clusters(index, [0, 1, 2, 3, 4])
-    assert units[0] == units[1] and units[2] == units[4]  # share region a:2, and a:3
-    assert len({units[0], units[2], units[3]}) == 3  # b:2 is another tile's region
-    assert region_clusters(index.drop(columns="regions"), [0, 1]) is None
+        {"patch_id": [0, 1, 2, 3], "tile": ["a", "a", "a", "b"], "row_off": 0, "col_off": [0, 4, 8, 0],
+         "regions": "x"}
+    )  # fmt: skip
+    units = region_units(index, [0, 1, 2, 3], labels)
+    a, b, c = units[0][1, 2], units[1][1, 3], units[2][0, 3]
+    assert units[1][1, 0] == a and units[2][1, 0] == b  # a cell keeps its unit across the patch edge
+    assert len({a, b, c, units[3][1, 2]}) == 4  # tile b's cell is its own unit
+    assert (units[labels == 0] == -1).all() and units.max() == 3
+    assert region_units(index.drop(columns="regions"), [0, 1], labels[:2]) is None

@@ -39,7 +39,7 @@ def fake_metrics(accuracy: float, *, patches: int = 20, seed: int = 0) -> dict:
         "split": "test",
         "patches": patches,
         "patch_ids": list(range(patches)),
-        "patch_confusion": cms.tolist(),
+        "unit_confusion": cms.tolist(),
         "model": {
             **metrics_report(cms.sum(axis=0), scheme=DEGRADATION),
             "ci95": bootstrap_ci(cms, n_boot=200, seed=0, scheme=DEGRADATION),
@@ -100,24 +100,8 @@ def test_table3_differences_have_paired_intervals(metrics: dict[str, dict]) -> N
     assert "w/o temporal LSTM" in lines[3] and f"{100 * expected:+.1f} [" in lines[3]
 
 
-def test_table3_resamples_labelled_regions_when_given_them(metrics: dict[str, dict]) -> None:
-    from permafusion.learn.bootstrap import sum_by_unit
-
-    units = np.arange(20) // 5  # four regions of five patches each
-    frame, _ = table3(metrics, ABLATIONS, n_boot=300, units=units)
-    single = frame.set_index("method").loc["ablation_single_step"]
-    by_region = paired_difference_ci(
-        sum_by_unit(np.asarray(metrics["ablation_single_step"]["patch_confusion"]), units),
-        sum_by_unit(np.asarray(metrics["permafusionnet"]["patch_confusion"]), units),
-        n_boot=300,
-    )
-    assert [single["delta_mean_f1_ci_low"], single["delta_mean_f1_ci_high"]] == by_region["mean_f1"]
-    by_patch = table3(metrics, ABLATIONS, n_boot=300)[0].set_index("method").loc["ablation_single_step"]
-    assert by_patch["delta_mean_f1_ci_low"] != single["delta_mean_f1_ci_low"]
-
-
 def test_paired_interval_is_narrower_than_the_unpaired_spread() -> None:
-    a = np.asarray(fake_metrics(0.9, seed=1)["patch_confusion"])
+    a = np.asarray(fake_metrics(0.9, seed=1)["unit_confusion"])
     same = paired_difference_ci(a, a, n_boot=100)
     assert same["overall_accuracy"] == [0.0, 0.0]
     with pytest.raises(ValueError, match="one shape"):
@@ -126,7 +110,7 @@ def test_paired_interval_is_narrower_than_the_unpaired_spread() -> None:
 
 def test_table3_without_patch_matrices_gives_the_difference_only(metrics: dict[str, dict]) -> None:
     for name in metrics:
-        metrics[name].pop("patch_confusion")
+        metrics[name].pop("unit_confusion")
     frame, markdown = table3(metrics, ABLATIONS)
     assert frame["delta_overall_accuracy_ci_low"].isna().all()
     assert "[" not in markdown.splitlines()[3].split("|")[4] and "[" in markdown.splitlines()[3].split("|")[2]
