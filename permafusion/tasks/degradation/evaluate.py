@@ -34,7 +34,7 @@ def majority_class(patches: Path, ids: list[int]) -> int:
     k = DEGRADATION.num_classes
     counts = np.zeros(k + 1, dtype=np.int64)
     for start in range(0, len(ids), CHUNK):
-        labels = read_patches(patches, ids[start : start + CHUNK]).label
+        labels = read_labels(patches, ids[start : start + CHUNK])  # the imagery is not needed
         counts += np.bincount(labels.ravel(), minlength=k + 1)[: k + 1]
     counts[NODATA] = 0
     if counts.sum() == 0:
