@@ -54,6 +54,7 @@ from permafusion.tasks.degradation.classes import DEGRADATION
 from permafusion.tasks.degradation.models.presets import model_kwargs_for_preset
 from permafusion.tasks.degradation.models.pretrained import init_encoders_from_resnet34
 from permafusion.tasks.degradation.models.registry import (
+    DEFAULT_SKIP_SOURCE,
     MODEL_NAMES,
     PERMAFUSIONNET_VARIANTS,
     SIZE_PRESETS,
@@ -91,7 +92,8 @@ class TrainSettings(LoopSettings):
         encoder_widths: encoder channels per level (paper: 64, 128, 256, 512).
         lstm_hidden: ConvLSTM hidden channels per layer (paper: 256, 128).
         gate_reduction: squeeze ratio of the cross-modal gates.
-        skip_source: which time step(s) feed the decoder's skips, ``"mean"`` or ``"last"``.
+        skip_source: how the months' skip features reach the decoder: ``"stack"`` (in order, mixed per
+            pixel), ``"mean"`` or ``"last"``; the order-free and single-step ablations always use the mean.
         lstm_norm: ``"layer"`` (layer-normalised ConvLSTM gates) or ``"none"`` (the paper's cell).
         temporal_readout: ``"attention"`` (pooling over all hidden states) or ``"last"`` (paper: h_T).
         validity_masks: per-month observation masks as one more input channel per branch.
@@ -113,7 +115,7 @@ class TrainSettings(LoopSettings):
     encoder_widths: tuple[int, ...] = (64, 128, 256, 512)
     lstm_hidden: tuple[int, ...] = (256, 128)
     gate_reduction: int = 16
-    skip_source: Literal["mean", "last"] = "mean"
+    skip_source: Literal["mean", "last", "stack"] = DEFAULT_SKIP_SOURCE
     lstm_norm: Literal["none", "layer"] = "layer"
     temporal_readout: Literal["last", "attention"] = "attention"
     validity_masks: bool = True
@@ -137,8 +139,8 @@ class TrainSettings(LoopSettings):
             problems.append(f"encoder_widths={self.encoder_widths} needs positive widths")
         if not self.lstm_hidden or min(self.lstm_hidden) < 1:
             problems.append(f"lstm_hidden={self.lstm_hidden} needs positive widths")
-        if self.skip_source not in ("mean", "last"):
-            problems.append(f"skip_source={self.skip_source!r} must be 'mean' or 'last'")
+        if self.skip_source not in ("mean", "last", "stack"):
+            problems.append(f"skip_source={self.skip_source!r} must be 'mean', 'last' or 'stack'")
         if self.lstm_norm not in ("none", "layer"):
             problems.append(f"lstm_norm={self.lstm_norm!r} must be 'none' or 'layer'")
         if self.temporal_readout not in ("last", "attention"):
@@ -197,12 +199,13 @@ class TrainSettings(LoopSettings):
     def model_kwargs(self) -> dict[str, Any]:
         """Arguments of ``build_model(self.model, preset=None, **kwargs)`` (without ``num_steps``).
 
-        For PermaFusionNet and its ablations the constructor arguments of :class:`PermaFusionNet` (the
-        ablation's own flag is added by the registry); for a baseline its size preset's arguments.
+        For PermaFusionNet and its ablations the constructor arguments of :class:`PermaFusionNet` without
+        those the ablation defines itself (the registry adds them); for a baseline its size preset's
+        arguments.
         """
         if self.model not in PERMAFUSIONNET_VARIANTS:
             return preset_kwargs(self.model, self.preset or "paper")
-        return {
+        kwargs = {
             "encoder_widths": self.encoder_widths,
             "lstm_hidden": self.lstm_hidden,
             "gate_reduction": self.gate_reduction,
@@ -212,6 +215,7 @@ class TrainSettings(LoopSettings):
             "validity_masks": self.validity_masks,
             "time_step": self.time_step if self.model == "ablation_single_step" else None,
         }
+        return {k: v for k, v in kwargs.items() if k not in PERMAFUSIONNET_VARIANTS[self.model]}
 
 
 def build_network(settings: TrainSettings, *, num_steps: int) -> torch.nn.Module:

@@ -38,7 +38,7 @@ def test_order_free_model_is_unchanged_by_permutation_and_the_full_model_reports
     assert abs(result["permuted_delta"]) < 1e-9
     assert result["zeroed_mean_f1"] is not None
     torch.manual_seed(0)
-    full = build_model("permafusionnet", preset=None, **TINY).eval()
+    full = build_model("permafusionnet", preset=None, num_steps=5, **TINY).eval()
     result = temporal_diagnostics(full, STATS, data)
     assert set(result) >= {"mean_f1", "permuted_delta", "zeroed_delta", "permutation"}
     assert not full.temporal_zeroed  # the switch is reset after the diagnostic

@@ -33,13 +33,13 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return synthetic_store(tmp_path_factory.mktemp("store"), n=6, size=32, t=3)
 
 
-def test_default_model_is_built_exactly_as_before() -> None:
+def test_default_network_is_permafusionnet_with_the_settings_arguments() -> None:
     settings = TrainSettings.from_mapping({"preset": "small"})
     assert settings.model == "permafusionnet" and settings.preset == "small"
     torch.manual_seed(3)
     new = build_network(settings, num_steps=12)
     torch.manual_seed(3)
-    old = PermaFusionNet(**settings.model_kwargs())
+    old = PermaFusionNet(**settings.model_kwargs(), num_steps=12)
     assert type(new) is PermaFusionNet
     for (name, a), (_, b) in zip(new.state_dict().items(), old.state_dict().items(), strict=True):
         assert torch.equal(a, b), name

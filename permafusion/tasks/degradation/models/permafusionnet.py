@@ -24,6 +24,15 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
+def _step_mixer(in_channels: int, out_channels: int) -> nn.Sequential:
+    """1x1 Conv-BN-ReLU over the time steps stacked in order: a learned per-pixel function of the series."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
 class PermaFusionNet(nn.Module):
     """Per-pixel degradation classes from a SAR + optical time series.
 
@@ -44,12 +53,16 @@ class PermaFusionNet(nn.Module):
     4. A U-Net decoder: per level a 2x2 stride-2 transposed convolution, concatenation with that level's
        fused skip features, two 3x3 Conv-BN-ReLU. A 1x1 convolution gives ``num_classes`` logits.
 
-    Skip features exist per time step but the decoder decodes one map, so ``skip_source`` chooses which
-    reach it: ``"mean"`` (default) averages the fused skip features over the T steps, ``"last"`` takes step
-    T only. The mean is the default because high-latitude months are often without optical data (polar
-    night, snow, cloud; filled with the band mean by normalisation), so one month alone is a fragile
-    source of spatial detail, and labels describe a multi-year state rather than the last month. The mean
-    is order-free: the order of the months reaches the decoder only through the temporal path.
+    Skip features exist per time step but the decoder decodes one map, so ``skip_source`` chooses how the
+    T steps become one: ``"stack"`` concatenates the fused skip features of the T steps in month order and
+    mixes them per pixel with a 1x1 Conv-BN-ReLU back to the level's width (built for ``num_steps``
+    steps); ``"mean"`` (the class default, and the paper's form as far as it says) averages them;
+    ``"last"`` takes step T only. The mean is order-free, so with it the order of the months reaches the
+    decoder only through the temporal path at 1/2^L resolution, which training on the synthetic scenes
+    learned to ignore (see docs/design.md). ``"stack"`` (the pipeline's default, ``train.skip_source``) puts
+    each month's features, in order, on every skip at full resolution: thaw dates, trends and the
+    timing of a month without optical data (its validity mask) reach the decoder directly. It fixes T:
+    the model refuses patches with another number of steps.
 
     ``validity_masks=True`` (default) gives each branch one more input channel per step: 1 where that
     month's SAR (or optical) observation exists, 0 where normalisation filled it. The caller appends it
@@ -87,7 +100,7 @@ class PermaFusionNet(nn.Module):
         encoder_widths: Sequence[int] = (64, 128, 256, 512),
         lstm_hidden: Sequence[int] = (256, 128),
         gate_reduction: int = 16,
-        skip_source: Literal["mean", "last"] = "mean",
+        skip_source: Literal["mean", "last", "stack"] = "mean",
         lstm_kernel_size: int = 3,
         *,
         temporal: Literal["convlstm", "single"] = "convlstm",
@@ -98,6 +111,7 @@ class PermaFusionNet(nn.Module):
         temporal_readout: Literal["last", "attention"] = "attention",
         validity_masks: bool = True,
         time_step: int | None = None,
+        num_steps: int | None = None,
     ) -> None:
         """Build the network.
 
@@ -109,7 +123,7 @@ class PermaFusionNet(nn.Module):
                 ``2 ** len(encoder_widths)``.
             lstm_hidden: hidden channels of the ConvLSTM layers, bottom first.
             gate_reduction: squeeze ratio of the cross-modal gates.
-            skip_source: ``"mean"`` or ``"last"``: which time step(s) feed the skip connections.
+            skip_source: ``"mean"``, ``"last"`` or ``"stack"``: how the T steps' skip features become one.
             lstm_kernel_size: gate convolution size of the ConvLSTM.
             temporal: ``"convlstm"`` (paper) or ``"single"`` (ablation: per-step block averaged over T).
             fusion: ``"gate"`` (paper: :class:`CrossModalGate`) or ``"concat"`` (ablation: 1x1 conv).
@@ -119,14 +133,20 @@ class PermaFusionNet(nn.Module):
             temporal_readout: ``"attention"`` (pooling over all hidden states) or ``"last"`` (paper: h_T).
             validity_masks: one extra input channel per branch: the month's observation mask.
             time_step: read only this month (0-based), T = 1; None reads all months.
+            num_steps: time steps T per sample; needed (and then fixed) with ``skip_source="stack"`` only.
 
         Raises:
-            ValueError: for empty widths, non-positive sizes or an unknown ``skip_source``, ``temporal``,
-                ``fusion``, ``lstm_norm`` or ``temporal_readout``.
+            ValueError: for empty widths, non-positive sizes, an unknown ``skip_source``, ``temporal``,
+                ``fusion``, ``lstm_norm`` or ``temporal_readout``, or ``skip_source="stack"`` without
+                ``num_steps``.
         """
         super().__init__()
-        if skip_source not in ("mean", "last"):
-            raise ValueError(f"skip_source must be 'mean' or 'last', got {skip_source!r}")
+        if skip_source not in ("mean", "last", "stack"):
+            raise ValueError(f"skip_source must be 'mean', 'last' or 'stack', got {skip_source!r}")
+        if skip_source == "stack" and (num_steps is None or num_steps < 1):
+            raise ValueError(
+                f"skip_source='stack' needs num_steps >= 1 (the months per sample), got {num_steps}"
+            )
         if temporal not in ("convlstm", "single"):
             raise ValueError(f"temporal must be 'convlstm' or 'single', got {temporal!r}")
         if fusion not in ("gate", "concat"):
@@ -161,6 +181,7 @@ class PermaFusionNet(nn.Module):
         self.temporal_readout = temporal_readout
         self.validity_masks = validity_masks
         self.time_step = time_step
+        self.num_steps = num_steps
         #: Diagnostic switch: the temporal path's output replaced by zeros (see ``zeroed_temporal``).
         self.temporal_zeroed = False
         sar_in = sar_channels + int(validity_masks)
@@ -211,6 +232,10 @@ class PermaFusionNet(nn.Module):
         self.readout: nn.Conv2d | None = None
         if temporal == "convlstm" and temporal_readout == "attention":
             self.readout = nn.Conv2d(self.lstm_hidden[-1], 1, kernel_size=1)
+        self.skip_mixers: nn.ModuleList | None = None
+        if skips and skip_source == "stack":
+            steps = 1 if time_step is not None else int(num_steps or 1)
+            self.skip_mixers = nn.ModuleList(_step_mixer(steps * w, w) for w in widths)
 
     @property
     def input_channels(self) -> tuple[int, int]:
@@ -235,6 +260,11 @@ class PermaFusionNet(nn.Module):
             raise ValueError(
                 f"time_step={self.time_step} (0-based month of the single-step model) is outside the input's "
                 f"{sar.shape[1]} steps: set train.time_step below {sar.shape[1]}"
+            )
+        if self.skip_mixers is not None and self.time_step is None and sar.shape[1] != self.num_steps:
+            raise ValueError(
+                f"this model mixes {self.num_steps} time steps on its skips (skip_source='stack'), got "
+                f"{sar.shape[1]}: give it patches with the steps it was trained on"
             )
         if sar.shape[:2] != optical.shape[:2] or sar.shape[-2:] != optical.shape[-2:]:
             raise ValueError(
@@ -285,8 +315,7 @@ class PermaFusionNet(nn.Module):
             else:
                 fused = self.concat_fusion[k](torch.cat([xs, xo], dim=1))
             if self.skips:
-                skip = fused.reshape(b, t, *fused.shape[1:])
-                skips.append(skip.mean(dim=1) if self.skip_source == "mean" else skip[:, -1])
+                skips.append(self._skip(level, fused.reshape(b, t, *fused.shape[1:])))
 
         x = self._temporal(self.pool(fused), b, t)
         if self.temporal_zeroed:
@@ -298,6 +327,13 @@ class PermaFusionNet(nn.Module):
             for up, block in zip(self.up, self.decoder, strict=True):
                 x = block(up(x))
         return self.head(x), attention
+
+    def _skip(self, level: int, steps: torch.Tensor) -> torch.Tensor:
+        """One level's skip features: (B, T, C, h, w) per step -> (B, C, h, w) for the decoder."""
+        if self.skip_mixers is not None:
+            b, t = steps.shape[:2]
+            return self.skip_mixers[level](steps.reshape(b, t * steps.shape[2], *steps.shape[3:]))
+        return steps.mean(dim=1) if self.skip_source == "mean" else steps[:, -1]
 
     def _temporal(self, deep: torch.Tensor, b: int, t: int) -> torch.Tensor:
         """The temporal path: (B*T, C, h, w) deepest fused features -> (B, C_hidden, h, w)."""
@@ -355,4 +391,5 @@ class PermaFusionNet(nn.Module):
             "temporal_readout": self.temporal_readout,
             "validity_masks": self.validity_masks,
             "time_step": self.time_step,
+            "num_steps": self.num_steps,
         }

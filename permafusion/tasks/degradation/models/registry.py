@@ -14,7 +14,7 @@ of the same order); ``"small"`` is sized for CPU demos and tests.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from torch import nn
 
@@ -25,16 +25,21 @@ from permafusion.tasks.degradation.models.permafusionnet import PermaFusionNet
 from permafusion.tasks.degradation.models.presets import MODEL_PRESETS
 
 #: Constructor flags of each PermaFusionNet variant (the full model and the ablations of Table 3).
-#: ``ablation_order_free`` pools all months without order; ``ablation_single_step`` reads one month (T = 1,
-#: ``time_step``).
+#: ``ablation_order_free`` pools all months without order, on the temporal path and on the skips;
+#: ``ablation_single_step`` reads one month (T = 1, ``time_step``).
 PERMAFUSIONNET_VARIANTS: dict[str, dict[str, Any]] = {
     "permafusionnet": {},
-    "ablation_order_free": {"temporal": "single"},
-    "ablation_single_step": {"temporal": "single"},
+    "ablation_order_free": {"temporal": "single", "skip_source": "mean"},
+    "ablation_single_step": {"temporal": "single", "skip_source": "mean"},
     "ablation_concat": {"fusion": "concat"},
     "ablation_shared_encoder": {"shared_encoder": True},
     "ablation_no_skips": {"skips": False},
 }
+
+#: How PermaFusionNet's skips take the months when not told (``skip_source``; the class itself defaults to
+#: the order-free mean, which needs no ``num_steps``): stacked in order, see
+#: :class:`~permafusion.tasks.degradation.models.permafusionnet.PermaFusionNet`.
+DEFAULT_SKIP_SOURCE: Final = "stack"
 
 #: The month (0-based) ``ablation_single_step`` reads when none is given: July of a January-December year.
 DEFAULT_SINGLE_STEP = 6
@@ -92,7 +97,7 @@ def build_model(name: str, *, preset: str | None = "paper", num_steps: int = 12,
         preset: ``"paper"`` or ``"small"`` widths (see the module docstring), or None for the class
             defaults; ``kwargs`` override the preset.
         num_steps: time steps T per sample. The baselines stack time into channels and are built for this
-            T; PermaFusionNet and its ablations accept any T and ignore it.
+            T, and so is PermaFusionNet with ``skip_source="stack"``; otherwise it accepts any T.
         **kwargs: further constructor arguments of the model's class.
 
     Returns:
@@ -104,6 +109,7 @@ def build_model(name: str, *, preset: str | None = "paper", num_steps: int = 12,
     _check_name(name)
     merged = preset_kwargs(name, preset) if preset is not None else {}
     if name in PERMAFUSIONNET_VARIANTS:
+        merged.setdefault("skip_source", DEFAULT_SKIP_SOURCE)
         for key, value in PERMAFUSIONNET_VARIANTS[name].items():
             if key in kwargs and kwargs[key] != value:
                 raise ValueError(f"model {name!r} is defined by {key}={value!r}; got {key}={kwargs[key]!r}")
@@ -113,6 +119,7 @@ def build_model(name: str, *, preset: str | None = "paper", num_steps: int = 12,
             merged["time_step"] = DEFAULT_SINGLE_STEP
         if name != "ablation_single_step" and merged.get("time_step") is not None:
             raise ValueError(f"time_step applies to ablation_single_step only, not {name!r}")
+        merged["num_steps"] = num_steps if merged.get("skip_source") == "stack" else None
         return PermaFusionNet(**merged)
     merged.update(kwargs)
     merged["num_steps"] = num_steps

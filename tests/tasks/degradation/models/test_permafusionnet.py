@@ -39,11 +39,15 @@ def test_parameter_counts_of_presets() -> None:
     assert small < 1_000_000
 
 
-@pytest.mark.parametrize("skip_source", ["mean", "last"])
+@pytest.mark.parametrize("skip_source", ["stack", "mean", "last"])
 def test_gradients_reach_both_encoders(skip_source: str) -> None:
     torch.manual_seed(0)
     model = PermaFusionNet(
-        encoder_widths=(4, 8, 8, 8), lstm_hidden=(8, 4), gate_reduction=2, skip_source=skip_source
+        encoder_widths=(4, 8, 8, 8),
+        lstm_hidden=(8, 4),
+        gate_reduction=2,
+        skip_source=skip_source,  # type: ignore[arg-type]
+        num_steps=3,
     )
     logits = model(torch.randn(2, 3, 3, 16, 48), torch.randn(2, 3, 7, 16, 48))
     assert logits.shape == (2, 4, 16, 48)
@@ -54,11 +58,37 @@ def test_gradients_reach_both_encoders(skip_source: str) -> None:
     assert model.temporal.cells[0].conv.weight.grad.abs().sum() > 0
 
 
-def test_model_kwargs_rebuild_the_model() -> None:
-    model = PermaFusionNet(**model_kwargs_for_preset("small"), skip_source="last")
-    clone = PermaFusionNet(**model.model_kwargs())
+@pytest.mark.parametrize("skip_source", ["stack", "last"])
+def test_model_kwargs_rebuild_the_model(skip_source: str) -> None:
+    model = PermaFusionNet(**model_kwargs_for_preset("small"), skip_source=skip_source, num_steps=5)  # type: ignore[arg-type]
+    clone = PermaFusionNet(**model.model_kwargs())  # type: ignore[arg-type]
     clone.load_state_dict(model.state_dict())
-    assert clone.skip_source == "last"
+    assert clone.skip_source == skip_source
+
+
+@pytest.mark.parametrize(("skip_source", "order_matters"), [("stack", True), ("mean", False)])
+def test_stacked_skips_carry_the_order_of_the_months(skip_source: str, order_matters: bool) -> None:
+    """With the temporal path zeroed, the decoder sees the months only through the skips: stacked skips
+    change with the order of the months, mean skips do not."""
+    torch.manual_seed(0)
+    model = PermaFusionNet(
+        encoder_widths=(4, 8), lstm_hidden=(8,), gate_reduction=2, skip_source=skip_source, num_steps=4
+    )  # type: ignore[arg-type]
+    model.eval()
+    model.temporal_zeroed = True
+    sar, optical = torch.randn(1, 4, 3, 16, 16), torch.randn(1, 4, 7, 16, 16)
+    order = torch.tensor([2, 0, 3, 1])
+    with torch.no_grad():
+        changed = (model(sar, optical) - model(sar[:, order], optical[:, order])).abs().max()
+    assert bool(changed > 1e-3) == order_matters
+
+
+def test_stacked_skips_need_their_number_of_steps() -> None:
+    with pytest.raises(ValueError, match="num_steps"):
+        PermaFusionNet(**model_kwargs_for_preset("small"), skip_source="stack")
+    model = PermaFusionNet(**model_kwargs_for_preset("small"), skip_source="stack", num_steps=12)
+    with pytest.raises(ValueError, match="mixes 12 time steps.*got 6"):
+        model(torch.zeros(1, 6, 3, 32, 32), torch.zeros(1, 6, 7, 32, 32))
 
 
 def test_errors_say_what_is_wrong() -> None:

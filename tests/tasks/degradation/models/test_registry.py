@@ -47,7 +47,9 @@ def test_parameter_counts_at_twelve_months() -> None:
     counts = {name: count_parameters(build_model(name, preset="paper")) for name in MODEL_NAMES}
     for name, n in counts.items():
         print(f"{name:24s} {n:>12,}")
-    assert counts["permafusionnet"] == 28_717_053  # the paper's 28,711,932 + masks, norms, readout
+    # the paper's 28,711,932 + masks, norms, readout, and the stacked skips' 1x1 mixers (12 w x w + BN 2 w)
+    mixers = sum(12 * w * w + 2 * w for w in (64, 128, 256, 512))
+    assert counts["permafusionnet"] == 28_717_053 + mixers
     assert counts["ablation_order_free"] == counts["ablation_single_step"]
     assert counts["ablation_shared_encoder"] < counts["permafusionnet"]
 
