@@ -4,8 +4,8 @@ SLURM comes from Debian (`slurm-wlm`, `munge`; installed with apt-get when missi
 temporary folder (no accounting, so job status comes from `squeue` as the profile says), its own munge key
 and socket; munged, slurmctld and slurmd are started here and stopped by pid at the end.
 
-To fit the suite's budget the SLURM run starts from the local run's demo data, item lists and composites
-(copied, times kept) with one month's searches forced: on SLURM run that month's searches (one group
+To fit the suite's budget the SLURM run starts from the local run's demo data, item lists, label rasters
+and composites (copied, times kept) with one month's searches forced: on SLURM run that month's searches (one group
 job), the item checks, its composites of both sensors (one group job), patches, training, evaluation,
 prediction and the map. Everything that does not depend on the clock (composites, patches, checkpoint
 weights, metrics, tiles, map, areas) must be identical to the local run's. Then the train rule, with
@@ -215,7 +215,7 @@ def test_tiny_demo_on_slurm_matches_the_local_run_then_trains_with_ddp(
 ) -> None:
     results = tmp_path / "results"
     local, out = tiny_demo_results / "demo_tiny", results / "demo_tiny"
-    for stage in ("source", "items", "composites", "terrain"):
+    for stage in ("source", "items", "labels", "composites", "terrain"):
         shutil.copytree(local / stage, out / stage)  # copy2: modification times kept
     config = ["--config", "aoi=demo_tiny", f"results={results}"]
     july = [str(out / "items" / sensor / "2023-07.json") for sensor in ("sar", "optical")]
