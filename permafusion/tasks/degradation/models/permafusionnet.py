@@ -233,8 +233,8 @@ class PermaFusionNet(nn.Module):
         if temporal == "convlstm" and temporal_readout == "attention":
             self.readout = nn.Conv2d(self.lstm_hidden[-1], 1, kernel_size=1)
         self.skip_mixers: nn.ModuleList | None = None
-        if skips and skip_source == "stack":
-            steps = 1 if time_step is not None else int(num_steps or 1)
+        if skips and skip_source == "stack" and num_steps is not None:  # num_steps checked above
+            steps = 1 if time_step is not None else num_steps
             self.skip_mixers = nn.ModuleList(_step_mixer(steps * w, w) for w in widths)
 
     @property
