@@ -19,6 +19,18 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+def place_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``model`` on ``device`` with its 4-D weights in channels-last layout.
+
+    The convolutions of these networks are narrow (8-64 channels in the small preset) and run on many frames
+    at once (B x T); oneDNN on CPU runs them about twice as fast in inference (1.3x in a training step)
+    with the weights channels-last, and cuDNN prefers the layout under bf16 too
+    (``benchmarks/train_throughput.py --memory-format`` measures it). Networks without 4-D weights (the
+    soil-temperature GRU) are only moved. Outputs equal the default layout's up to float rounding.
+    """
+    return model.to(device, memory_format=torch.channels_last)
+
+
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype of a precision setting on a device; None means plain fp32.
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from permafusion.core.devices import autocast, autocast_dtype, resolve_device
+from permafusion.core.devices import autocast, autocast_dtype, place_model, resolve_device
 from permafusion.core.files import write_csv
 from permafusion.core.progress import Progress, eta
 from permafusion.learn.runtime import Processes, epoch_seed
@@ -298,7 +298,7 @@ def fit(
         # CPU kernels used here are deterministic; on CUDA some are not and only warn.
         torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
         torch.manual_seed(settings.seed)
-        model = task.build_model().to(device)
+        model = place_model(task.build_model(), device)
         n_params = sum(p.numel() for p in model.parameters())
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay

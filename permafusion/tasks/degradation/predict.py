@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from permafusion.core.classes import NODATA
-from permafusion.core.devices import resolve_device
+from permafusion.core.devices import place_model, resolve_device
 from permafusion.products.uncertainty import predictive_entropy
 from permafusion.series.gaps import GapFill
 from permafusion.tasks.degradation.card import check_card, check_model_format
@@ -77,7 +77,7 @@ def model_from_checkpoint(
         )
     model = build_model(name, preset=None, **payload["model_kwargs"])
     model.load_state_dict(payload["state_dict"])
-    model.to(target).eval()
+    place_model(model, target).eval()
     return model, validate_norm_stats(payload["norm_stats"])
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from permafusion.core.devices import resolve_device
+from permafusion.core.devices import place_model, resolve_device
 from permafusion.tasks.rts.normalize import MinMax
 from permafusion.tasks.rts.unet import SlumpUNet
 
@@ -26,7 +26,7 @@ def load_model(path: str | Path, device: str = "cpu") -> tuple[SlumpUNet, dict[s
     kwargs = dict(checkpoint["model_kwargs"])
     model = SlumpUNet(**kwargs)
     model.load_state_dict(checkpoint["state_dict"])
-    model.to(resolve_device(device)).eval()
+    place_model(model, resolve_device(device)).eval()
     return model, checkpoint
 
 
