@@ -23,7 +23,7 @@ rule train_experiment:
         logs("train_experiment/{method}"),
     benchmark:
         benchmarks("train_experiment/{method}")
-    threads: 8
+    threads: EXPERIMENT_THREADS
     resources:
         mem_mb=attempt_scaled(8000),
         runtime=attempt_scaled(720),
@@ -71,7 +71,7 @@ rule evaluate_experiment:
         "../../envs/torch.yaml"
     log:
         logs("evaluate_experiment/{method}"),
-    threads: 4
+    threads: EXPERIMENT_THREADS
     resources:
         mem_mb=attempt_scaled(4000),
         runtime=attempt_scaled(60),
@@ -127,7 +127,7 @@ rule train_experiment_seed:
         logs("train_experiment/{method}_seed{seed}"),
     benchmark:
         benchmarks("train_experiment/{method}_seed{seed}")
-    threads: 8
+    threads: EXPERIMENT_THREADS
     resources:
         mem_mb=attempt_scaled(8000),
         runtime=attempt_scaled(60),
@@ -174,7 +174,7 @@ rule evaluate_experiment_seed:
         "../../envs/torch.yaml"
     log:
         logs("evaluate_experiment/{method}_seed{seed}"),
-    threads: 4
+    threads: EXPERIMENT_THREADS
     resources:
         mem_mb=attempt_scaled(4000),
         runtime=attempt_scaled(60),

@@ -143,6 +143,7 @@ def final_outputs():
 EXPERIMENTS = config["experiments"]
 TABLE2_METHODS = list(EXPERIMENTS["methods"])
 TABLE3_ABLATIONS = list(EXPERIMENTS["ablations"])
+EXPERIMENT_THREADS = EXPERIMENTS["threads"]
 # every method whose metrics the tables need; the full model always (Table 3 compares with it)
 TABLE_METHODS = list(dict.fromkeys([*TABLE2_METHODS, "permafusionnet", *TABLE3_ABLATIONS]))
 for _method in TABLE_METHODS:
