@@ -4,12 +4,13 @@ SLURM comes from Debian (`slurm-wlm`, `munge`; installed with apt-get when missi
 temporary folder (no accounting, so job status comes from `squeue` as the profile says), its own munge key
 and socket; munged, slurmctld and slurmd are started here and stopped by pid at the end.
 
-To fit the suite's budget the SLURM run starts from the local run's demo data, item lists, label rasters
-and composites (copied, times kept) with one month's searches forced: on SLURM run that month's searches (one group
-job), the item checks, its composites of both sensors (one group job), patches, training, evaluation,
-prediction and the map. Everything that does not depend on the clock (composites, patches, checkpoint
-weights, metrics, tiles, map, areas) must be identical to the local run's. Then the train rule, with
-`cluster.train_processes: 2`, trains with torchrun and two gloo DDP processes inside its SLURM allocation.
+To fit the suite's budget the SLURM run starts from the local run's demo data, item lists, label
+rasters and composites (copied, times kept) with one month's searches forced: on SLURM run that month's
+searches (one group job), the item checks, its composites of both sensors (one group job), patches,
+training, evaluation, prediction and the map. Everything that does not depend on the clock (composites,
+patches, checkpoint weights, metrics, tiles, map, areas) must be identical to the local run's. Then the
+train rule, with `cluster.train_processes: 2`, trains with torchrun and two gloo DDP processes inside its
+SLURM allocation.
 """
 
 from __future__ import annotations
