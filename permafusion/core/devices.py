@@ -28,7 +28,8 @@ def place_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module
     (``benchmarks/train_throughput.py --memory-format`` measures it). Networks without 4-D weights (the
     soil-temperature GRU) are only moved. Outputs equal the default layout's up to float rounding.
     """
-    return model.to(device, memory_format=torch.channels_last)
+    # Module.to takes memory_format at runtime (documented), but torch's overloads do not declare it.
+    return model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
