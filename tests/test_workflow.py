@@ -169,7 +169,10 @@ def _assert_pixel_products(out, classes):
         if name == "probabilities":
             # bytes of 0.005 each: the bands sum to 1 within rounding
             assert np.abs(values[:, mapped].astype(int).sum(axis=0) - 200).max() <= 2
-            assert (values.argmax(axis=0)[mapped] + 1 == classes[mapped]).mean() > 0.99
+            # the mapped class holds the largest probability; bytes of 0.005 may tie it with another class
+            # where the model is unsure, so the bytes' argmax need not name it
+            chosen = np.take_along_axis(values[:, mapped], classes[mapped][None].astype(int) - 1, axis=0)
+            assert (chosen[0] >= values[:, mapped].max(axis=0)).all()
     calibration = json.loads((out / "eval" / "calibration.json").read_text())
     assert calibration["temperature"] > 0 and 0 <= calibration["test"]["after"]["ece"] <= 1
     assert (
