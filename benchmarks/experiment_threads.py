@@ -5,7 +5,9 @@ The comparison (`snakemake --cores all tables`) trains many small networks (ever
 CPU the question is whether a training should take all cores or one. Both arms train the AOI's
 ``train`` settings for ``--model`` with seeds ``0 .. N-1`` (N = ``--cores``, default: all cores), the same
 epochs, and score each checkpoint's test mean F1; the arms differ only in the thread count, so the scores
-also show how much thread count alone moves a training's result. Last line
+also show how much thread count alone moves a training's result. The scoring after each training runs
+with torch's default threads in both arms, so side by side it competes for the cores: the speedup is a
+lower bound of the pipeline's, whose scoring jobs take ``experiments.threads`` too. Last line
 ``speedup=<sequential seconds / side-by-side seconds>``.
 
     python benchmarks/experiment_threads.py results/demo_experiment --epochs 4
@@ -52,6 +54,7 @@ def timed_arm(run: Path, mappings: list[dict[str, Any]], *, side_by_side: bool) 
 
 
 def fmt(scores: list[float]) -> str:
+    """Scores to three decimals, space-separated."""
     return " ".join(f"{s:.3f}" for s in scores)
 
 
