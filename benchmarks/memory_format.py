@@ -12,25 +12,15 @@ difference of the inference logits, and a last line ``train_speedup=<geometric m
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import numpy as np
 import torch
+from hardware import timed_steps
 
-from permafusion.core.devices import resolve_device
+from permafusion.core.devices import place_model, resolve_device
 from permafusion.tasks.degradation.models.registry import MODEL_NAMES, build_model
 
 T, BATCH, CROP, PATCH = 12, 8, 64, 128
-
-
-def seconds_per_call(call: Callable[[], object], repeats: int) -> float:
-    """Mean wall seconds of ``call`` after one warm-up."""
-    call()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        call()
-    return (time.perf_counter() - start) / repeats
 
 
 def compare(name: str, preset: str, device: torch.device, repeats: int) -> tuple[float, float, float]:
@@ -39,13 +29,15 @@ def compare(name: str, preset: str, device: torch.device, repeats: int) -> tuple
     default = build_model(name, preset=preset, num_steps=T).to(device)
     channels_last = build_model(name, preset=preset, num_steps=T)
     channels_last.load_state_dict(default.state_dict())
-    channels_last = channels_last.to(device, memory_format=torch.channels_last)
+    channels_last = place_model(channels_last, device)
     cs, co = getattr(default, "input_channels", (2, 6))  # PermaFusionNet adds its validity masks
     inputs = {
-        size: (torch.randn(BATCH, T, cs, size, size), torch.randn(BATCH, T, co, size, size))
+        size: (
+            torch.randn(BATCH, T, cs, size, size, device=device),
+            torch.randn(BATCH, T, co, size, size, device=device),
+        )
         for size in (CROP, PATCH)
     }
-    inputs = {size: (s.to(device), o.to(device)) for size, (s, o) in inputs.items()}
 
     def train_step(model: torch.nn.Module) -> None:
         model.train()
@@ -60,8 +52,8 @@ def compare(name: str, preset: str, device: torch.device, repeats: int) -> tuple
     times = {}
     for label, model in (("default", default), ("channels_last", channels_last)):
         times[label] = (
-            seconds_per_call(lambda m=model: train_step(m), repeats),
-            seconds_per_call(lambda m=model: infer(m), repeats),
+            timed_steps(lambda m=model: train_step(m), device, steps=repeats, warmup=1) / repeats,
+            timed_steps(lambda m=model: infer(m), device, steps=repeats, warmup=1) / repeats,
         )
     difference = float((infer(default) - infer(channels_last)).abs().max())
     (train_d, infer_d), (train_c, infer_c) = times["default"], times["channels_last"]
